@@ -1,0 +1,1 @@
+"""prm_saas: the Reflex app module and the domain packages."""

@@ -1,0 +1,86 @@
+"""Principals and permissions. Every service checks its actor here.
+
+Reflex event handlers are a public API: any client can call any handler with
+any arguments. So the services, not the pages, decide: the actor must belong
+to the session's tenant (else NotFound, exactly like a missing record) and
+hold the permission (else PermissionDenied).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from tenants.db import TenantSession
+from tenants.errors import NotFound, PermissionDenied
+
+from prm_saas.accounts.models import PrincipalKind, StaffRole
+
+
+class Permission(enum.StrEnum):
+    """What a staff role may do. Later capabilities add their own."""
+
+    STAFF_MANAGE = "staff.manage"
+    SETTINGS_MANAGE = "settings.manage"
+    AUDIT_READ = "audit.read"
+    PATIENT_READ = "patient.read"
+    PATIENT_WRITE = "patient.write"
+
+
+# Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    StaffRole.TENANT_ADMIN: frozenset(Permission),
+    StaffRole.STAFF: frozenset({Permission.PATIENT_READ, Permission.PATIENT_WRITE}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated actor of a request, event or task."""
+
+    kind: PrincipalKind
+    id: int
+    tenant_id: int | None
+    name: str
+    label: str = ""  # email or phone, for the audit log
+    role: str | None = None
+    locale: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        """Whether this principal's role grants ``permission``."""
+        return self.kind == PrincipalKind.STAFF and permission in ROLE_PERMISSIONS.get(
+            self.role or "", frozenset()
+        )
+
+
+def _same_tenant(session: TenantSession, actor: Principal | None) -> Principal:
+    if actor is None or actor.tenant_id is None or actor.tenant_id != session.tenant_id:
+        raise NotFound()
+    return actor
+
+
+def require_staff(
+    session: TenantSession, actor: Principal | None, permission: Permission | None = None
+) -> Principal:
+    """The actor as staff of this session's tenant, holding ``permission``."""
+    actor = _same_tenant(session, actor)
+    if actor.kind != PrincipalKind.STAFF:
+        raise PermissionDenied()
+    if permission is not None and not actor.can(permission):
+        raise PermissionDenied()
+    return actor
+
+
+def require_patient(session: TenantSession, actor: Principal | None) -> Principal:
+    """The actor as a patient of this session's tenant."""
+    actor = _same_tenant(session, actor)
+    if actor.kind != PrincipalKind.PATIENT:
+        raise PermissionDenied()
+    return actor
+
+
+def require_operator(actor: Principal | None) -> Principal:
+    """The actor as a platform operator."""
+    if actor is None or actor.kind != PrincipalKind.OPERATOR:
+        raise PermissionDenied()
+    return actor

@@ -1,0 +1,98 @@
+"""Patient self-registration and the patient's own profile."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from tenants.db import TenantSession
+from tenants.errors import FieldErrors
+from tenants.models import Tenant
+from tenants.types import utcnow
+
+from prm_saas.accounts.auth import open_session, patient_principal
+from prm_saas.accounts.authz import Principal, require_patient
+from prm_saas.accounts.credentials import hash_password
+from prm_saas.accounts.models import Patient, PatientPublic, Sex
+from prm_saas.audit.services import record
+from prm_saas.i18n import normalize_locale
+from prm_saas.validation import Checker
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A new patient, signed in."""
+
+    principal: Principal
+    token: str
+
+
+def register_patient(
+    *, session: TenantSession, name: str, phone: str = "", email: str = "",
+    password: str, password_confirm: str, sex: str = "unknown", birth_date: str = "",
+    locale: str | None = None, ip: str = "", user_agent: str = "",
+) -> Registration:
+    """Register a patient in the session's tenant with a phone or email, and sign them in."""
+    tenant = session.get(Tenant, session.tenant_id)
+    assert tenant is not None
+    today = datetime.now(zoneinfo.ZoneInfo(tenant.timezone)).date()
+    c = Checker()
+    clean_name = c.text("name", name, max_len=80)
+    clean_phone = c.phone("phone", phone, required=False)
+    clean_email = c.email("email", email, required=False)
+    if not (phone or "").strip() and not (email or "").strip():
+        c.fail("phone", "field.phone_or_email")
+    c.password("password", password, personal=(clean_phone, clean_email))
+    if password != password_confirm:
+        c.fail("password_confirm", "field.password_mismatch")
+    clean_sex = c.choice("sex", sex or "unknown", [s.value for s in Sex])
+    dob = c.birth_date("birth_date", birth_date, today)
+    if clean_phone and session.exec(select(Patient.id).where(Patient.phone == clean_phone)).first():
+        c.fail("phone", "field.phone_taken")
+    if clean_email and session.exec(select(Patient.id).where(Patient.email == clean_email)).first():
+        c.fail("email", "field.email_taken")
+    c.raise_if_any()
+
+    now = utcnow()
+    patient = Patient(
+        name=clean_name, phone=clean_phone, email=clean_email, sex=Sex(clean_sex),
+        birth_date=dob, password_hash=hash_password(password),
+        locale=normalize_locale(locale), created_at=now, updated_at=now, last_login_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(patient)
+            session.flush()
+    except IntegrityError:
+        # A concurrent registration took the phone or email between check and insert.
+        raise FieldErrors.single(
+            "phone" if clean_phone else "email",
+            "field.phone_taken" if clean_phone else "field.email_taken",
+        ) from None
+    principal = patient_principal(patient)
+    token = open_session(session, principal, ip=ip, user_agent=user_agent)
+    record(session, actor=principal, action="patient.registered", target_type="patient",
+           target_id=patient.id, ip=ip)
+    return Registration(principal=principal, token=token)
+
+
+def my_profile(*, session: TenantSession, actor: Principal) -> PatientPublic:
+    """The signed-in patient's own record."""
+    require_patient(session, actor)
+    p = session.exec(select(Patient).where(Patient.id == actor.id)).one()
+    return PatientPublic.model_validate(p, from_attributes=True)
+
+
+def set_my_locale(*, session: TenantSession, actor: Principal, locale: str) -> None:
+    """Remember the patient's language choice."""
+    require_patient(session, actor)
+    c = Checker()
+    loc = c.locale("locale", locale)
+    c.raise_if_any()
+    p = session.exec(select(Patient).where(Patient.id == actor.id)).one()
+    p.locale = loc
+    p.updated_at = utcnow()
+    session.add(p)

@@ -1,0 +1,1 @@
+"""Append-only audit log, per tenant and for the platform."""

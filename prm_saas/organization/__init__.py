@@ -1,0 +1,1 @@
+"""A tenant's own settings: branding, region, single sign-on."""

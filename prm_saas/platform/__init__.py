@@ -1,0 +1,1 @@
+"""Platform operations: onboarding tenants, their lifecycle, operators."""

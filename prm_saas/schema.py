@@ -1,0 +1,14 @@
+"""Imports every model module so SQLModel.metadata describes the whole schema.
+
+Alembic's env.py and the test fixtures import this; add new model modules here.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import prm_saas.accounts.models
+import prm_saas.audit.models
+import tenants.models  # noqa: F401
+
+metadata = SQLModel.metadata

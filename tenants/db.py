@@ -1,0 +1,211 @@
+"""The ONE session factory. Only this module creates database sessions.
+
+Two walls keep tenants apart:
+
+1. ORM wall (every database): a ``do_orm_execute`` listener adds
+   ``with_loader_criteria(TenantScoped, tenant_id == current)`` to every ORM
+   SELECT, UPDATE and DELETE, and a ``before_flush`` hook stamps ``tenant_id``
+   on new rows and refuses rows of another tenant.
+2. PostgreSQL row-level security: each transaction runs
+   ``set_config('app.tenant_id', <id>, true)`` and policies on every tenant
+   table compare against it, so even raw SQL sees only the current tenant.
+   With no tenant set, the setting is empty and every policy matches nothing.
+
+The tenant is bound to a session when it is created (from the contextvar in
+tenants.context) and kept in ``session.info``; the listeners read it there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.orm import Session as SASession
+from sqlalchemy.orm.session import SessionTransaction
+from sqlmodel import Session
+
+from tenants.context import current_tenant_id, tenant_context
+from tenants.errors import (
+    AppendOnlyViolation,
+    CrossTenantWrite,
+    NoTenantContext,
+    TenantReadOnly,
+)
+from tenants.models import Tenant, TenantScoped, TenantStatus
+from tenants.settings import load_kernel_settings
+
+_TENANT_KEY = "tenant_id"
+_ALLOW_SWITCH_KEY = "allow_tenant_switch"
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings this product relies on."""
+    if url.startswith("sqlite"):
+        eng = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(eng, "connect", _sqlite_on_connect)
+        return eng
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    """The process-wide engine for DATABASE_URL, created on first use."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = make_engine(load_kernel_settings().database_url)
+    return _engine
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Replace the process-wide engine (tests and benchmarks point it elsewhere)."""
+    global _engine
+    with _engine_lock:
+        if _engine is not None and _engine is not engine:
+            _engine.dispose()
+        _engine = engine
+
+
+class TenantSession(Session):
+    """A SQLModel session bound to one tenant (or to the platform level)."""
+
+    @property
+    def tenant_id(self) -> int | None:
+        """The tenant this session reads and writes (None: platform level)."""
+        value = self.info.get(_TENANT_KEY)
+        return int(value) if value is not None else None
+
+
+def _apply_pg_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        sa.text("SELECT set_config('app.tenant_id', :tid, true)"),
+        {"tid": "" if tenant_id is None else str(tenant_id)},
+    )
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _after_begin(
+    session: SASession, _transaction: SessionTransaction, connection: sa.Connection
+) -> None:
+    _apply_pg_tenant(connection, session.info.get(_TENANT_KEY))
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _scope_orm_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # The parent statement was already scoped.
+        return
+    tid = state.session.info.get(_TENANT_KEY)
+    # With no tenant, tenant tables match nothing (as under RLS): -1 is never an id.
+    bound = -1 if tid is None else int(tid)
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == bound,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _guard_writes(session: SASession, _ctx: Any, _instances: Any) -> None:
+    tid = session.info.get(_TENANT_KEY)
+    touched: list[TenantScoped] = []
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            if tid is None:
+                raise NoTenantContext(f"{type(obj).__name__} written with no tenant")
+            if obj.tenant_id is None:
+                obj.tenant_id = tid
+            elif obj.tenant_id != tid:
+                raise CrossTenantWrite(
+                    f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {tid}"
+                )
+            touched.append(obj)
+    for obj in list(session.dirty) + list(session.deleted):
+        if getattr(type(obj), "append_only", False) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise AppendOnlyViolation(f"{type(obj).__name__} rows are never changed")
+        if isinstance(obj, TenantScoped):
+            hist = sa.inspect(obj).attrs.tenant_id.history
+            if hist.deleted or obj.tenant_id != tid:
+                raise CrossTenantWrite(f"{type(obj).__name__} moved across tenants")
+            if session.is_modified(obj) or obj in session.deleted:
+                touched.append(obj)
+    if any(not type(o).writable_when_suspended for o in touched) and tid is not None:
+        status = session.execute(
+            sa.select(Tenant.status).where(Tenant.id == tid)
+        ).scalar_one_or_none()
+        if status == TenantStatus.SUSPENDED:
+            raise TenantReadOnly()
+
+
+def bind_tenant(session: TenantSession, tenant_id: int) -> None:
+    """Move a platform session into a tenant mid-transaction.
+
+    Only sessions opened with ``allow_tenant_switch=True`` (tenant provisioning,
+    which creates a tenant and its first admin in one transaction) may do this.
+    """
+    if not session.info.get(_ALLOW_SWITCH_KEY):
+        raise CrossTenantWrite("this session may not switch tenants")
+    session.flush()
+    session.info[_TENANT_KEY] = tenant_id
+    _apply_pg_tenant(session.connection(), tenant_id)
+
+
+@contextmanager
+def _open_session(tid: int | None, *, allow_tenant_switch: bool) -> Iterator[TenantSession]:
+    with tenant_context(tid):
+        session = TenantSession(
+            get_engine(),
+            info={_TENANT_KEY: tid, _ALLOW_SWITCH_KEY: allow_tenant_switch},
+            expire_on_commit=False,
+        )
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+
+@contextmanager
+def tenant_session(tenant_id: int | None = None) -> Iterator[TenantSession]:
+    """Open a session and one transaction for a use case; commit on success.
+
+    The tenant is ``tenant_id`` if given (it then also becomes the context's
+    current tenant for the block), else the context's current tenant. With
+    neither, the session is at platform level: tenant tables read as empty and
+    cannot be written.
+    """
+    tid = tenant_id if tenant_id is not None else current_tenant_id()
+    with _open_session(tid, allow_tenant_switch=False) as session:
+        yield session
+
+
+@contextmanager
+def platform_session(*, allow_tenant_switch: bool = False) -> Iterator[TenantSession]:
+    """A session at platform level (tenants, operators, platform audit)."""
+    with _open_session(None, allow_tenant_switch=allow_tenant_switch) as session:
+        yield session

@@ -1,0 +1,114 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when PRM_TEST_PG=1),
+emptied after every test, and the two-tenant world.
+
+On PostgreSQL the tests connect as the app role (no table ownership, no
+BYPASSRLS) exactly like production, and migrate and clean up as the owner.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Cheap argon2 parameters for tests (production parameters are in prm_saas.settings);
+# the algorithm and code path stay the same.
+os.environ.setdefault("PRM_ARGON2_TIME_COST", "1")
+os.environ.setdefault("PRM_ARGON2_MEMORY_KIB", "8192")
+os.environ.setdefault("PRM_SECRET_KEY", "test-secret-key")
+
+_TMP = Path(tempfile.mkdtemp(prefix="prm-test-"))
+USE_PG = os.environ.get("PRM_TEST_PG") == "1"
+if not USE_PG:
+    os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite'}"
+    os.environ.pop("MIGRATION_DATABASE_URL", None)
+os.environ.setdefault("PRM_VAR_DIR", str(_TMP))
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from alembic.config import Config  # noqa: E402
+
+from alembic import command  # noqa: E402
+from prm_saas.schema import metadata  # noqa: E402
+from tenants.db import get_engine, make_engine, set_engine  # noqa: E402
+from tenants.resolution import invalidate_tenant_cache  # noqa: E402
+from tests.factories import World, make_world  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def owner_url() -> str:
+    """URL of the schema owner (migrations, cleanup)."""
+    return os.environ.get("MIGRATION_DATABASE_URL") or os.environ["DATABASE_URL"]
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg.attributes["skip_logging"] = True
+    old = os.environ.get("MIGRATION_DATABASE_URL")
+    os.environ["MIGRATION_DATABASE_URL"] = url
+    try:
+        command.upgrade(cfg, "head")
+    finally:
+        if old is None:
+            os.environ.pop("MIGRATION_DATABASE_URL", None)
+        else:
+            os.environ["MIGRATION_DATABASE_URL"] = old
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[str]:
+    """The migrated test database; yields its dialect name."""
+    url = owner_url()
+    if USE_PG:
+        eng = sa.create_engine(url)
+        with eng.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            conn.execute(sa.text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
+        eng.dispose()
+    migrate(url)
+    set_engine(make_engine(os.environ["DATABASE_URL"]))
+    yield get_engine().dialect.name
+    set_engine(None)
+
+
+def _wipe() -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    eng = sa.create_engine(owner_url(), poolclass=sa.pool.NullPool)
+    with eng.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            ))
+        else:
+            for t in tables:
+                conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_db(database: str) -> Iterator[None]:
+    """Every test starts and ends with empty tables."""
+    invalidate_tenant_cache()
+    yield
+    _wipe()
+    invalidate_tenant_cache()
+
+
+@pytest.fixture
+def world() -> World:
+    """Two tenants with an admin, a staff member and a patient each, and an operator."""
+    return make_world()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip PostgreSQL-only tests on SQLite, saying why."""
+    if USE_PG:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with PRM_TEST_PG=1)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,111 @@
+"""The ORM wall: scoped reads, stamped and verified writes, NotFound across tenants."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from prm_saas.accounts.models import Patient, StaffMember
+from prm_saas.audit.models import AuditEvent
+from tenants.db import bind_tenant, platform_session, tenant_session
+from tenants.errors import (
+    AppendOnlyViolation,
+    CrossTenantWrite,
+    NoTenantContext,
+    NotFound,
+    TenantReadOnly,
+)
+from tenants.lookup import get_or_404
+from tenants.models import TenantStatus
+from tests.factories import World, make_tenant
+
+
+def test_queries_see_only_the_current_tenant(world: World) -> None:
+    with tenant_session(world.a.id) as s:
+        phones = s.exec(select(Patient.tenant_id)).all()
+        staff = s.exec(select(func.count()).select_from(StaffMember)).one()
+    assert phones == [world.a.id]
+    assert staff == 2  # admin + staff of A only
+
+
+def test_platform_level_sees_no_tenant_rows(world: World) -> None:
+    with platform_session() as s:
+        assert s.exec(select(Patient)).all() == []
+
+
+def test_new_rows_are_stamped_with_the_session_tenant(world: World) -> None:
+    with tenant_session(world.b.id) as s:
+        p = Patient(name="新患者", phone="+8613900000099")
+        s.add(p)
+        s.flush()
+        assert p.tenant_id == world.b.id
+
+
+def test_writing_a_row_of_another_tenant_is_refused(world: World) -> None:
+    with pytest.raises(CrossTenantWrite), tenant_session(world.a.id) as s:
+        s.add(Patient(name="x", phone="+8613900000098", tenant_id=world.b.id))
+    with tenant_session(world.b.id) as s:
+        assert s.exec(select(Patient).where(Patient.phone == "+8613900000098")).first() is None
+
+
+def test_moving_a_row_across_tenants_is_refused(world: World) -> None:
+    with pytest.raises(CrossTenantWrite), tenant_session(world.a.id) as s:
+        p = s.exec(select(Patient)).one()
+        p.tenant_id = world.b.id
+        s.add(p)
+
+
+def test_tenant_rows_cannot_be_written_at_platform_level(world: World) -> None:
+    with pytest.raises(NoTenantContext), platform_session() as s:
+        s.add(Patient(name="x", phone="+8613900000097"))
+
+
+def test_lookup_by_id_of_another_tenant_is_not_found(world: World) -> None:
+    with tenant_session(world.a.id) as s:
+        assert get_or_404(s, Patient, world.patient_a.id).id == world.patient_a.id
+        with pytest.raises(NotFound):
+            get_or_404(s, Patient, world.patient_b.id)
+        with pytest.raises(NotFound) as missing:
+            get_or_404(s, Patient, 999_999)
+        with pytest.raises(NotFound):
+            get_or_404(s, Patient, "1 OR 1=1")
+    assert missing.value.key == "error.not_found"
+
+
+def test_bulk_update_touches_only_the_current_tenant(world: World) -> None:
+    from sqlmodel import update
+
+    with tenant_session(world.a.id) as s:
+        s.exec(update(Patient).values(name="改名"))  # type: ignore[call-overload]
+    with tenant_session(world.b.id) as s:
+        assert s.exec(select(Patient.name)).one() != "改名"
+
+
+def test_suspended_tenant_is_read_only(world: World) -> None:
+    t = make_tenant("sleepy", status=TenantStatus.SUSPENDED)
+    with pytest.raises(TenantReadOnly), tenant_session(t.id) as s:
+        s.add(Patient(name="x", phone="+8613900000096"))
+    with tenant_session(t.id) as s:
+        s.add(AuditEvent(actor_kind="system", action="still.audited"))
+    with tenant_session(t.id) as s:
+        assert s.exec(select(AuditEvent.action)).all() == ["still.audited"]
+
+
+def test_audit_rows_are_append_only(world: World) -> None:
+    with tenant_session(world.a.id) as s:
+        s.add(AuditEvent(actor_kind="system", action="x"))
+    with pytest.raises(AppendOnlyViolation), tenant_session(world.a.id) as s:
+        ev = s.exec(select(AuditEvent)).first()
+        assert ev is not None
+        ev.action = "tampered"
+        s.add(ev)
+    with pytest.raises(AppendOnlyViolation), tenant_session(world.a.id) as s:
+        s.delete(s.exec(select(AuditEvent)).first())
+
+
+def test_only_switchable_platform_sessions_may_enter_a_tenant(world: World) -> None:
+    with pytest.raises(CrossTenantWrite), platform_session() as s:
+        bind_tenant(s, world.a.id)
+    with platform_session(allow_tenant_switch=True) as s:
+        bind_tenant(s, world.a.id)
+        assert len(s.exec(select(Patient)).all()) == 1
