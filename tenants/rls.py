@@ -3,7 +3,7 @@
 Every table with a ``tenant_id`` column gets FORCE ROW LEVEL SECURITY and a
 policy comparing ``tenant_id`` with the transaction's ``app.tenant_id``
 setting (set by tenants.db at the start of every transaction). With the
-setting empty, ``NULLIF(...)::bigint`` is NULL and no row matches.
+setting empty, ``NULLIF(...)::integer`` is NULL and no row matches.
 The app connects as a role that owns no table and lacks BYPASSRLS.
 """
 
@@ -63,6 +63,23 @@ def tenant_registry_sql() -> list[str]:
         f'CREATE POLICY tenant_update ON "tenant" FOR UPDATE USING {own_or_platform} '
         f"WITH CHECK {own_or_platform}",
         f'CREATE POLICY tenant_delete ON "tenant" FOR DELETE USING ({PLATFORM_LEVEL_SQL})',
+    ]
+
+
+def tenant_domain_sql() -> list[str]:
+    """Custom host names: everyone may read them (host routing runs before any
+    tenant is known); a tenant transaction may add, change or remove only its own
+    (it cannot take over or drop another tenant's host); the platform level any."""
+    own_or_platform = f"({PLATFORM_LEVEL_SQL} OR serves_tenant_id = {CURRENT_TENANT_SQL})"
+    return [
+        'ALTER TABLE "tenant_domain" ENABLE ROW LEVEL SECURITY',
+        'ALTER TABLE "tenant_domain" FORCE ROW LEVEL SECURITY',
+        'DROP POLICY IF EXISTS domain_read ON "tenant_domain"',
+        'DROP POLICY IF EXISTS domain_write ON "tenant_domain"',
+        'CREATE POLICY domain_read ON "tenant_domain" FOR SELECT USING (true)',
+        # FOR ALL also covers SELECT, where it only ORs with domain_read (true).
+        f'CREATE POLICY domain_write ON "tenant_domain" FOR ALL USING {own_or_platform} '
+        f"WITH CHECK {own_or_platform}",
     ]
 
 

@@ -262,7 +262,7 @@ def _walls() -> None:
     """Row-level security and grants (PostgreSQL only; see tenants/rls.py)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    stmts = rls.tenant_registry_sql()
+    stmts = rls.tenant_registry_sql() + rls.tenant_domain_sql()
     for table in TENANT_TABLES:
         stmts += rls.tenant_table_sql(table)
     for table in PLATFORM_ONLY_TABLES:
