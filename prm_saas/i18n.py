@@ -70,6 +70,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "单点登录成功，但本机构没有与 {email} 对应的员工账号。",
         "Signed in with SSO, but {email} is not a staff member here.",
     ),
+    # SSO errors carried to the sign-in page as ?sso_error=<key>: no parameters.
+    "auth.sso_state_invalid": (
+        "单点登录已过期或已使用，请重新登录。",
+        "This single sign-on attempt has expired or was already used. Please start again.",
+    ),
+    "auth.sso_cancelled": ("单点登录已取消。", "Single sign-on was cancelled."),
+    "auth.sso_provider_error": (
+        "身份提供方暂时无法完成登录，请稍后再试。",
+        "The identity provider could not complete the sign-in. Please try again later.",
+    ),
+    "auth.sso_token_invalid": (
+        "身份提供方返回的登录凭证未通过校验，请联系机构管理员。",
+        "The identity provider's sign-in token failed verification. Contact your administrator.",
+    ),
+    "auth.sso_email_unverified": (
+        "身份提供方未确认您的邮箱，无法登录。",
+        "The identity provider did not confirm your email address.",
+    ),
+    "auth.sso_unknown_staff": (
+        "单点登录成功，但您的邮箱不是本机构的员工账号。",
+        "Signed in with SSO, but your email address is not a staff account here.",
+    ),
+    "auth.sso_identity_mismatch": (
+        "该员工账号已绑定另一个单点登录身份，请联系机构管理员。",
+        "This staff account is linked to another SSO identity. Contact your administrator.",
+    ),
+    "auth.sso_read_only": (
+        "该机构账户已暂停，暂不能激活新的员工账号。",
+        "This organisation is suspended: new staff accounts cannot be activated.",
+    ),
     "auth.reset_sent": (
         "如果该账号存在，验证码已发送，15 分钟内有效。",
         "If the account exists, a code is on its way. It is valid for 15 minutes.",
@@ -119,3 +149,15 @@ def normalize_locale(value: str | None) -> str | None:
     if v.lower().startswith("zh"):
         return "zh-CN"
     return None
+
+
+def _merge_ui() -> None:
+    from prm_saas.i18n_ui import UI
+
+    clash = set(UI) & set(MESSAGES)
+    if clash:
+        raise RuntimeError(f"duplicate message keys: {sorted(clash)}")
+    MESSAGES.update(UI)
+
+
+_merge_ui()

@@ -133,3 +133,40 @@ def update_sso(
         session.add(row)
     _apply(session, actor, row, changes, "tenant.sso_changed", ip,
            secret_fields=frozenset({"client_secret_enc"}))
+
+
+def sso_available(*, session: TenantSession) -> bool:
+    """Whether the staff sign-in page should offer single sign-on (public information)."""
+    row = sso_config(session)
+    return bool(row and row.enabled and row.issuer and row.client_id)
+
+
+@dataclass(frozen=True)
+class TenantOverview:
+    """The numbers on the admin home page."""
+
+    patients: int
+    staff_active: int
+    staff_invited: int
+    timezone: str
+
+
+def tenant_overview(*, session: TenantSession, actor: Principal) -> TenantOverview:
+    """Head counts of the actor's tenant (any staff member may see them)."""
+    from sqlmodel import func
+
+    from prm_saas.accounts.models import AccountStatus, Patient, StaffMember
+
+    require_staff(session, actor)
+    patients = session.exec(select(func.count()).select_from(Patient)).one()
+    by_status = dict(
+        session.exec(
+            select(StaffMember.status, func.count()).group_by(StaffMember.status)  # type: ignore[arg-type]
+        ).all()
+    )
+    return TenantOverview(
+        patients=patients,
+        staff_active=int(by_status.get(AccountStatus.ACTIVE, 0)),
+        staff_invited=int(by_status.get(AccountStatus.INVITED, 0)),
+        timezone=_tenant(session).timezone,
+    )

@@ -1,0 +1,1 @@
+"""Reusable UI pieces: layouts, forms, tables, the translation helper."""

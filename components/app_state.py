@@ -1,0 +1,259 @@
+"""The base state every page state inherits: tenant, principal, language.
+
+Every event is resolved afresh from server-side facts: the tenant from the
+websocket's Host header and the page path (tenants.resolution), the principal
+from the session cookie looked up inside that tenant. Nothing a handler is
+called with can choose the tenant. Public vars reach the browser; the ids the
+server works with stay in ``_``-vars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import reflex as rx
+
+from prm_saas.accounts.auth import SESSION_POLICIES, logout, resolve_session
+from prm_saas.accounts.authz import Permission, Principal
+from prm_saas.accounts.models import PrincipalKind
+from prm_saas.i18n import LOCALES, translate
+from tenants.db import TenantSession, platform_session, tenant_session
+from tenants.errors import DomainError, FieldErrors, NotFound
+from tenants.resolution import Resolution, TenantInfo, resolve
+
+T = TypeVar("T")
+
+_COOKIE_BY_KIND = {
+    PrincipalKind.STAFF: "staff_token",
+    PrincipalKind.PATIENT: "patient_token",
+    PrincipalKind.OPERATOR: "operator_token",
+}
+
+
+def _max_age(kind: PrincipalKind) -> int:
+    return int(SESSION_POLICIES[kind].absolute.total_seconds())
+
+
+class SessionExpired(Exception):
+    """No valid session for the page's principal kind: go to the login page."""
+
+
+class AppState(rx.State):
+    """Tenant, principal and language of the current browser tab."""
+
+    # Client storage. Tokens are opaque random strings; the server keeps only hashes.
+    lang_pref: str = rx.Cookie("", name="prm_lang", max_age=365 * 24 * 3600)
+    staff_token: str = rx.Cookie("", name="prm_staff", max_age=_max_age(PrincipalKind.STAFF))
+    patient_token: str = rx.Cookie("", name="prm_patient", max_age=_max_age(PrincipalKind.PATIENT))
+    operator_token: str = rx.Cookie("", name="prm_op", max_age=_max_age(PrincipalKind.OPERATOR))
+
+    # What the layouts show.
+    page_status: str = "loading"  # loading | ok | not_found
+    base_path: str = ""
+    tenant_slug: str = ""
+    tenant_name: str = ""
+    tenant_kind: str = ""
+    tenant_color: str = "#0f766e"
+    tenant_logo: str = ""
+    tenant_status: str = ""
+    tenant_locale: str = "zh-CN"
+    user_name: str = ""
+    user_role: str = ""
+
+    @rx.var
+    def lang(self) -> str:
+        """The UI language: the user's choice, else the tenant default."""
+        return self.lang_pref if self.lang_pref in LOCALES else (self.tenant_locale or "zh-CN")
+
+    @rx.var
+    def read_only(self) -> bool:
+        """Whether the tenant is suspended (staff see a notice, writes are refused)."""
+        return self.tenant_status == "suspended"
+
+    @rx.var
+    def is_admin(self) -> bool:
+        """Whether the signed-in staff member is a tenant admin."""
+        return self.user_role == "tenant_admin"
+
+    # --- server-side helpers (not events) -----------------------------------------
+
+    def tr(self, key: str, **params: Any) -> str:
+        """``key`` in the current language."""
+        return translate(key, self.lang, **params)
+
+    def _resolution(self) -> Resolution:
+        return resolve(host=self.router.headers.host, path=self.router.url.path)
+
+    def _client(self) -> tuple[str, str]:
+        return self.router.session.client_ip or "", self.router.headers.user_agent or ""
+
+    def _show_tenant(self, res: Resolution) -> TenantInfo | None:
+        t = res.tenant
+        self.base_path = res.base_path
+        if t is None:
+            self.page_status = "not_found" if res.requested else "ok"
+            self.tenant_slug = self.tenant_name = self.tenant_status = ""
+            return None
+        self.page_status = "ok"
+        self.tenant_slug, self.tenant_name, self.tenant_kind = t.slug, t.name, t.kind
+        self.tenant_color, self.tenant_logo = t.primary_color, t.logo_url
+        self.tenant_status, self.tenant_locale = t.status, t.default_locale
+        return t
+
+    def _tenant(self) -> TenantInfo:
+        t = self._resolution().tenant
+        if t is None:
+            raise NotFound()
+        return t
+
+    def _token(self, kind: PrincipalKind) -> str:
+        return str(getattr(self, _COOKIE_BY_KIND[kind]) or "")
+
+    @contextmanager
+    def _uow(
+        self, kind: PrincipalKind, *, allow_tenant_switch: bool = False
+    ) -> Iterator[tuple[TenantSession, Principal]]:
+        """One use case: a transaction in the request's tenant (or the platform for
+        operators) and the principal of ``kind`` signed in there."""
+        scope = (
+            platform_session(allow_tenant_switch=allow_tenant_switch)
+            if kind == PrincipalKind.OPERATOR
+            else tenant_session(self._tenant().id)
+        )
+        with scope as session:
+            principal = resolve_session(session=session, token=self._token(kind), kind=kind)
+            if principal is None:
+                raise SessionExpired()
+            yield session, principal
+
+    def _login_path(self, kind: PrincipalKind) -> str:
+        if kind == PrincipalKind.OPERATOR:
+            return "/platform/login"
+        return (
+            f"{self.base_path}/admin/login"
+            if kind == PrincipalKind.STAFF
+            else (f"{self.base_path}/login")
+        )
+
+    def _to_login(self, kind: PrincipalKind) -> rx.event.EventSpec:
+        here = self.router.url.path or "/"
+        query = self.router.url.query
+        nxt = here + (f"?{query}" if query else "")
+        return rx.redirect(f"{self._login_path(kind)}?next={quote(nxt, safe='')}")
+
+    def _load(self, kind: PrincipalKind | None, permission: Permission | None = None) -> Any:
+        """Page-load guard: show the tenant, require a principal of ``kind``.
+
+        Returns an event (a redirect to the login page) when the visitor must
+        sign in first, else None; sets ``page_status`` for the layouts.
+        """
+        res = self._resolution()
+        if kind == PrincipalKind.OPERATOR:
+            self._show_tenant(Resolution(requested=False, tenant=None, base_path=""))
+            if res.requested:
+                self.page_status = "not_found"
+                return None
+        elif self._show_tenant(res) is None:
+            return None
+        if kind is None:
+            return None
+        try:
+            with self._uow(kind) as (_s, principal):
+                pass
+        except SessionExpired:
+            self.user_name = self.user_role = ""
+            return self._to_login(kind)
+        if permission is not None and not principal.can(permission):
+            self.page_status = "not_found"
+            return None
+        self.user_name, self.user_role = principal.name, principal.role or ""
+        return None
+
+    def _run(
+        self,
+        kind: PrincipalKind,
+        fn: Callable[[TenantSession, Principal], T],
+        on_error: Callable[[str, dict[str, str]], None],
+        *,
+        allow_tenant_switch: bool = False,
+    ) -> tuple[T | None, Any]:
+        """Run a use case as the signed-in principal; map errors to messages.
+
+        Returns (result, event): the event is a redirect when the session expired.
+        """
+        try:
+            with self._uow(kind, allow_tenant_switch=allow_tenant_switch) as (session, principal):
+                return fn(session, principal), None
+        except SessionExpired:
+            return None, self._to_login(kind)
+        except FieldErrors as exc:
+            on_error(
+                self.tr("error.invalid_input"),
+                {f: self.tr(k, **p) for f, (k, p) in exc.errors.items()},
+            )
+        except DomainError as exc:
+            on_error(self.tr(exc.key, **exc.params), {})
+        return None, None
+
+    def _sign_out(self, kind: PrincipalKind) -> None:
+        token = self._token(kind)
+        if token:
+            ip, _ua = self._client()
+            try:
+                scope = (
+                    platform_session()
+                    if kind == PrincipalKind.OPERATOR
+                    else tenant_session(self._tenant().id)
+                )
+                with scope as session:
+                    logout(session=session, token=token, kind=kind, ip=ip)
+            except NotFound:
+                pass
+        setattr(self, _COOKIE_BY_KIND[kind], "")
+        self.user_name = self.user_role = ""
+
+    # --- events ----------------------------------------------------------------------
+
+    @rx.event
+    def set_lang(self, lang: str) -> None:
+        """Switch the UI language (remembered in a cookie)."""
+        if lang in LOCALES:
+            self.lang_pref = lang
+
+    @rx.event
+    def load_public(self) -> None:
+        """on_load of pages anyone may see (login, registration, the landing page)."""
+        self._load(None)
+
+    @rx.event
+    def sign_out_staff(self) -> Any:
+        """Sign the staff member out (revokes the server-side session)."""
+        self._sign_out(PrincipalKind.STAFF)
+        return rx.redirect(f"{self.base_path}/admin/login")
+
+    @rx.event
+    def sign_out_patient(self) -> Any:
+        """Sign the patient out."""
+        self._sign_out(PrincipalKind.PATIENT)
+        return rx.redirect(f"{self.base_path}/login")
+
+    @rx.event
+    def sign_out_operator(self) -> Any:
+        """Sign the operator out."""
+        self._sign_out(PrincipalKind.OPERATOR)
+        return rx.redirect("/platform/login")
+
+
+def safe_next(next_path: str, base_path: str, default: str) -> str:
+    """A post-login destination that stays on this site and tenant (no open redirect)."""
+    n = (next_path or "").strip()
+    if not n.startswith("/") or n.startswith("//") or "\\" in n or "://" in n:
+        return default
+    if base_path and not (
+        n == base_path or n.startswith(base_path + "/") or n.startswith(base_path + "?")
+    ):
+        return default
+    return n

@@ -1,0 +1,141 @@
+"""Form pieces: labelled fields with their error text, and the form-state mixin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from components.i18n import t
+
+
+def form_str(form: dict[str, Any], key: str) -> str:
+    """A form value as a string, whatever a client sent (handlers are a public API)."""
+    value = form.get(key, "") if isinstance(form, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
+class FormMixin(rx.State, mixin=True):
+    """Error and notice vars for one form page (copied into each page state)."""
+
+    error: str = ""
+    notice: str = ""
+    field_errors: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
+
+    def _fail(self, message: str, fields: dict[str, str]) -> None:
+        self.error = message
+        self.field_errors = fields
+        self.notice = ""
+
+    def _clear(self) -> None:
+        self.error = ""
+        self.notice = ""
+        self.field_errors = {}
+
+
+def form_error(state: Any) -> rx.Component:
+    """The form-level error and notice of ``state`` (a FormMixin page state)."""
+    return rx.fragment(
+        rx.cond(
+            state.error != "",
+            rx.callout(
+                state.error, icon="circle-alert", color_scheme="red", id="form-error", width="100%"
+            ),
+        ),
+        rx.cond(
+            state.notice != "",
+            rx.callout(
+                state.notice,
+                icon="circle-check",
+                color_scheme="green",
+                id="form-notice",
+                width="100%",
+            ),
+        ),
+    )
+
+
+def field(
+    state: Any,
+    label_key: str,
+    name: str,
+    *,
+    type: str = "text",
+    hint_key: str | None = None,
+    default_value: Any = None,
+    autocomplete: str | None = None,
+    placeholder: str | None = None,
+    required: bool = False,
+) -> rx.Component:
+    """A labelled input whose error comes from ``state.field_errors[name]``."""
+    err = state.field_errors[name]
+    props: dict[str, Any] = {
+        "name": name,
+        "id": f"f-{name}",
+        "type": type,
+        "width": "100%",
+        "size": "3",
+    }
+    if default_value is not None:
+        props["default_value"] = default_value
+    if autocomplete:
+        props["auto_complete"] = autocomplete
+    if placeholder:
+        props["placeholder"] = placeholder
+    if required:
+        props["required"] = True
+    return rx.vstack(
+        rx.el.label(
+            t(label_key), html_for=f"f-{name}", style={"fontSize": "14px", "fontWeight": 500}
+        ),
+        rx.input(**props),
+        rx.cond(
+            err,
+            rx.text(err, size="1", color_scheme="red", id=f"err-{name}"),
+            rx.text(t(hint_key), size="1", color_scheme="gray") if hint_key else rx.fragment(),
+        ),
+        spacing="1",
+        width="100%",
+        align="start",
+    )
+
+
+def select_field(
+    state: Any,
+    label_key: str,
+    name: str,
+    options: list[tuple[str, str]],
+    *,
+    default_value: Any = None,
+    translate_labels: bool = True,
+) -> rx.Component:
+    """A labelled native select; ``options`` are (value, label key) pairs
+    (or (value, label) with ``translate_labels=False``)."""
+    err = state.field_errors[name]
+    return rx.vstack(
+        rx.el.label(
+            t(label_key), html_for=f"f-{name}", style={"fontSize": "14px", "fontWeight": 500}
+        ),
+        rx.el.select(
+            *[rx.el.option(t(lbl) if translate_labels else lbl, value=v) for v, lbl in options],
+            name=name,
+            id=f"f-{name}",
+            default_value=default_value,
+            style={
+                "width": "100%",
+                "padding": "8px",
+                "borderRadius": "6px",
+                "border": "1px solid var(--gray-7)",
+                "background": "var(--color-surface)",
+            },
+        ),
+        rx.cond(err, rx.text(err, size="1", color_scheme="red", id=f"err-{name}")),
+        spacing="1",
+        width="100%",
+        align="start",
+    )
+
+
+def submit_button(label_key: str, *, id: str = "submit") -> rx.Component:
+    """The form's submit button (spins while the event runs)."""
+    return rx.button(t(label_key), type="submit", size="3", width="100%", id=id)

@@ -1,0 +1,273 @@
+"""Layouts: patient (mobile-first), admin (dense desktop), platform console.
+
+Each layout shows a spinner until the page's on_load has resolved the tenant,
+the 404 page for an unknown tenant or a page the user may not see, and a
+language switch in its header.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.app_state import AppState
+from components.i18n import t, t_var
+
+ADMIN_NAV = [
+    ("home", "nav.home", "/admin", "layout-dashboard", False),
+    ("staff", "nav.staff", "/admin/staff", "users", True),
+    ("settings", "nav.settings", "/admin/settings", "settings", True),
+    ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
+]
+
+
+def language_switch() -> rx.Component:
+    """A button that flips between 中文 and English."""
+    return rx.button(
+        rx.icon("languages", size=16),
+        t("lang.switch"),
+        variant="ghost",
+        size="2",
+        id="lang-switch",
+        on_click=AppState.set_lang(rx.cond(AppState.lang == "en", "zh-CN", "en")),
+    )
+
+
+def loading_view() -> rx.Component:
+    """Shown until on_load has resolved the tenant and the user."""
+    return rx.center(
+        rx.spinner(size="3"), rx.text(t("common.loading"), margin_left="2"), height="60vh"
+    )
+
+
+def not_found_view() -> rx.Component:
+    """The 404 page: unknown tenant, or a page this user may not see."""
+    return rx.center(
+        rx.vstack(
+            rx.heading("404", size="9", color_scheme="gray"),
+            rx.heading(t("not_found.title"), size="6", id="not-found"),
+            rx.text(t("not_found.body"), color_scheme="gray"),
+            rx.link(t("not_found.home"), href="/"),
+            language_switch(),
+            align="center",
+            spacing="3",
+        ),
+        height="80vh",
+    )
+
+
+def gate(content: rx.Component) -> rx.Component:
+    """Content once the page is resolved; 404 or a spinner otherwise."""
+    return rx.match(
+        AppState.page_status,
+        ("not_found", not_found_view()),
+        ("loading", loading_view()),
+        content,
+    )
+
+
+def brand(size: str = "4") -> rx.Component:
+    """The tenant's logo (if any) and name in its primary color."""
+    return rx.hstack(
+        rx.cond(
+            AppState.tenant_logo != "",
+            rx.image(src=AppState.tenant_logo, height="28px", alt=AppState.tenant_name),
+            rx.box(
+                width="12px", height="28px", border_radius="3px", background=AppState.tenant_color
+            ),
+        ),
+        rx.heading(AppState.tenant_name, size=size, id="tenant-name"),  # type: ignore[arg-type]
+        align="center",
+        spacing="2",
+    )
+
+
+def status_banner() -> rx.Component:
+    """Read-only notice for suspended tenants, a reminder for past-due ones."""
+    return rx.fragment(
+        rx.cond(
+            AppState.read_only,
+            rx.callout(
+                t("read_only.banner"),
+                icon="lock",
+                color_scheme="orange",
+                id="read-only-banner",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            AppState.tenant_status == "past_due",
+            rx.callout(
+                t("past_due.banner"), icon="triangle-alert", color_scheme="amber", width="100%"
+            ),
+        ),
+    )
+
+
+def _nav_item(key: str, label: str, path: str, icon: str, active: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=16), rx.text(t(label), size="2"), align="center", spacing="2"),
+        href=AppState.base_path + path,
+        id=f"nav-{key}",
+        padding="6px 10px",
+        border_radius="6px",
+        width="100%",
+        underline="none",
+        color=rx.color("gray", 12),
+        background=rx.color("accent", 4) if key == active else "transparent",
+        _hover={"background": rx.color("gray", 4)},
+    )
+
+
+def admin_layout(content: rx.Component, *, active: str) -> rx.Component:
+    """Desktop admin shell: sidebar, header with tenant brand, user and language."""
+    sidebar = rx.vstack(
+        brand("3"),
+        rx.divider(),
+        *[
+            rx.cond(AppState.is_admin, _nav_item(k, lbl, p, ic, active))
+            if admin_only
+            else _nav_item(k, lbl, p, ic, active)
+            for k, lbl, p, ic, admin_only in ADMIN_NAV
+        ],
+        rx.spacer(),
+        rx.text(AppState.user_name, size="2", weight="bold", id="user-name"),
+        rx.badge(t_var("role", AppState.user_role, ["tenant_admin", "staff"]), variant="soft"),
+        rx.button(
+            rx.icon("log-out", size=14),
+            t("nav.logout"),
+            variant="outline",
+            size="1",
+            on_click=AppState.sign_out_staff,
+            id="sign-out",
+            width="100%",
+        ),
+        width="220px",
+        min_width="220px",
+        height="100vh",
+        padding="16px",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        position="sticky",
+        top="0",
+        spacing="2",
+    )
+    main = rx.vstack(
+        rx.hstack(rx.spacer(), language_switch(), width="100%"),
+        status_banner(),
+        content,
+        width="100%",
+        padding="16px 24px",
+        spacing="4",
+        align="start",
+    )
+    return gate(rx.hstack(sidebar, main, spacing="0", align="start", width="100%"))
+
+
+def patient_layout(content: rx.Component, *, signed_in: bool = True) -> rx.Component:
+    """Mobile-first patient shell: brand bar, a narrow column, bottom navigation."""
+    header = rx.hstack(
+        rx.link(brand("4"), href=AppState.base_path + "/", underline="none", color="white"),
+        rx.spacer(),
+        language_switch(),
+        width="100%",
+        padding="12px 16px",
+        background=AppState.tenant_color,
+        color="white",
+        align="center",
+    )
+    nav = rx.hstack(
+        rx.link(
+            rx.vstack(
+                rx.icon("house", size=18),
+                rx.text(t("nav.home"), size="1"),
+                align="center",
+                spacing="0",
+            ),
+            href=AppState.base_path + "/",
+            underline="none",
+        ),
+        rx.link(
+            rx.vstack(
+                rx.icon("log-out", size=18),
+                rx.text(t("nav.logout"), size="1"),
+                align="center",
+                spacing="0",
+            ),
+            on_click=AppState.sign_out_patient,
+            underline="none",
+            id="patient-sign-out",
+            href="#",
+        ),
+        justify="between",
+        padding="8px 48px",
+        width="100%",
+        max_width="480px",
+        position="fixed",
+        bottom="0",
+        background=rx.color("gray", 1),
+        border_top=f"1px solid {rx.color('gray', 5)}",
+    )
+    return gate(
+        rx.vstack(
+            header,
+            status_banner(),
+            rx.box(content, width="100%", padding="16px", padding_bottom="80px"),
+            nav if signed_in else rx.fragment(),
+            width="100%",
+            max_width="480px",
+            margin_x="auto",
+            min_height="100vh",
+            spacing="0",
+        )
+    )
+
+
+def platform_layout(content: rx.Component, *, active: str) -> rx.Component:
+    """Platform console shell: top bar with sections, user and language."""
+
+    def item(key: str, label: str, href: str) -> rx.Component:
+        return rx.link(
+            t(label),
+            href=href,
+            id=f"nav-{key}",
+            weight="bold" if key == active else "regular",
+            underline="none",
+        )
+
+    bar = rx.hstack(
+        rx.heading(t("app.name"), size="4"),
+        rx.badge("Platform", color_scheme="purple"),
+        item("tenants", "nav.tenants", "/platform"),
+        item("audit", "nav.audit", "/platform/audit"),
+        rx.spacer(),
+        rx.text(AppState.user_name, size="2", id="user-name"),
+        language_switch(),
+        rx.button(
+            t("nav.logout"),
+            variant="outline",
+            size="1",
+            on_click=AppState.sign_out_operator,
+            id="sign-out",
+        ),
+        width="100%",
+        padding="12px 24px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        align="center",
+        spacing="4",
+    )
+    return gate(
+        rx.vstack(
+            bar, rx.box(content, padding="16px 24px", width="100%"), width="100%", spacing="0"
+        )
+    )
+
+
+def centered_card(*children: rx.Component, width: str = "400px") -> rx.Component:
+    """A card in the middle of the page, for sign-in style forms."""
+    return rx.center(
+        rx.card(
+            rx.vstack(*children, spacing="3", width="100%"), width="100%", max_width=width, size="3"
+        ),
+        padding_y="48px",
+        padding_x="16px",
+        width="100%",
+    )

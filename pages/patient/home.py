@@ -1,0 +1,145 @@
+"""The member home (or, on the platform's own host, the product landing page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from components.app_state import AppState
+from components.i18n import t
+from components.layout import language_switch, patient_layout
+from components.routing import page
+from prm_saas.accounts.models import PrincipalKind
+from prm_saas.accounts.patients import my_profile
+from prm_saas.display import local_time, masked_phone
+from tenants.resolution import tenant_by_slug
+
+DEMO_SLUGS = ("sunshine", "kangjian")
+
+
+class PatientHomeState(AppState):
+    """What the member sees first."""
+
+    member_since: str = ""
+    phone_masked: str = ""
+    demo_tenants: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+
+    @rx.event
+    def load(self) -> Any:
+        """Landing page on the platform host; else the signed-in member's home."""
+        res = self._resolution()
+        if not res.requested:
+            self._show_tenant(res)
+            self.demo_tenants = [
+                {"slug": d.slug, "name": d.name}
+                for d in (tenant_by_slug(s) for s in DEMO_SLUGS)
+                if d is not None
+            ]
+            return None
+        redirect = self._load(PrincipalKind.PATIENT)
+        if redirect is not None or self.page_status != "ok":
+            return redirect
+        tenant = self._tenant()
+        profile, ev = self._run(
+            PrincipalKind.PATIENT, lambda s, p: my_profile(session=s, actor=p), lambda _m, _f: None
+        )
+        if profile is not None:
+            self.member_since = local_time(profile.created_at, tenant.timezone)[:10]
+            self.phone_masked = masked_phone(profile.phone) or (profile.email or "")
+        return ev
+
+
+def _tile(icon: str, label: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.icon(icon, size=24, color=AppState.tenant_color),
+            rx.text(t(label), weight="medium"),
+            rx.badge(t("patient.coming_soon"), variant="soft", color_scheme="gray"),
+            align="center",
+            spacing="1",
+        ),
+        width="100%",
+    )
+
+
+def member_home() -> rx.Component:
+    """The signed-in member's home."""
+    s = PatientHomeState
+    return patient_layout(
+        rx.vstack(
+            rx.heading(
+                rx.cond(AppState.lang == "en", "Hello, ", "您好，"),
+                AppState.user_name,
+                size="6",
+                id="patient-hello",
+            ),
+            rx.card(
+                rx.vstack(
+                    rx.hstack(
+                        rx.icon("id-card", size=20), rx.text(t("patient.card"), weight="bold")
+                    ),
+                    rx.text(s.phone_masked, size="2", color_scheme="gray"),
+                    rx.text(s.member_since, size="1", color_scheme="gray"),
+                    rx.text(t("patient.card_soon"), size="2"),
+                    spacing="1",
+                ),
+                width="100%",
+                style={"borderTop": f"4px solid {AppState.tenant_color}"},
+            ),
+            rx.grid(
+                _tile("shopping-bag", "patient.mall"),
+                _tile("calendar-check", "patient.bookings"),
+                _tile("coins", "patient.points"),
+                _tile("trophy", "patient.challenges"),
+                columns="2",
+                spacing="3",
+                width="100%",
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )
+
+
+def landing() -> rx.Component:
+    """The platform's own front page."""
+    return rx.center(
+        rx.vstack(
+            rx.hstack(rx.spacer(), language_switch(), width="100%"),
+            rx.heading(t("app.name"), size="8"),
+            rx.heading(t("landing.title"), size="5", color_scheme="gray"),
+            rx.text(t("landing.body"), max_width="560px", text_align="center"),
+            rx.cond(
+                PatientHomeState.demo_tenants.length() > 0,  # type: ignore[attr-defined]
+                rx.vstack(
+                    rx.text(t("landing.demo"), weight="bold"),
+                    rx.foreach(
+                        PatientHomeState.demo_tenants,
+                        lambda d: rx.hstack(
+                            rx.text(d["name"]),
+                            rx.link("/t/" + d["slug"], href="/t/" + d["slug"]),
+                            rx.link(t("login.staff_link"), href="/t/" + d["slug"] + "/admin/login"),
+                            spacing="3",
+                        ),
+                    ),
+                    align="center",
+                ),
+            ),
+            rx.link(rx.button(t("landing.platform"), variant="outline"), href="/platform/login"),
+            spacing="4",
+            align="center",
+            padding="48px 16px",
+        ),
+        width="100%",
+    )
+
+
+@page("", title="Home", on_load=PatientHomeState.load)
+def home() -> rx.Component:
+    """/ on the platform host is the landing page; / of a tenant is the member home."""
+    return rx.cond(
+        (AppState.tenant_slug == "") & (AppState.page_status == "ok"),
+        landing(),
+        member_home(),
+    )

@@ -1,0 +1,184 @@
+"""Demo data: two tenants (a community clinic and a health-check center), each with
+an admin, two staff and 50 patients with realistic zh-CN names, plus one operator.
+
+Idempotent: an existing demo tenant is left as it is.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from faker import Faker
+from sqlmodel import select
+
+from prm_saas.accounts.credentials import hash_password
+from prm_saas.accounts.models import (
+    AccountStatus,
+    Operator,
+    Patient,
+    Sex,
+    StaffMember,
+    StaffRole,
+)
+from prm_saas.audit.services import record, record_platform
+from tenants.db import platform_session, tenant_session
+from tenants.models import Locale, Tenant, TenantKind, TenantStatus
+from tenants.resolution import invalidate_tenant_cache
+from tenants.types import utcnow
+
+DEMO_PASSWORD = "Demo12345"  # noqa: S105 - documented demo login
+OPERATOR_EMAIL = "ops@prm.local"
+PATIENTS_PER_TENANT = 50
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    """One demo tenant and its fixed logins (listed in the README)."""
+
+    slug: str
+    name: str
+    kind: TenantKind
+    color: str
+    admin: tuple[str, str]
+    staff: tuple[tuple[str, str], ...]
+    first_patient: tuple[str, str]  # name, phone
+
+
+DEMO_TENANTS = (
+    DemoTenant(
+        "sunshine",
+        "阳光社区诊所",
+        TenantKind.CLINIC,
+        "#0f766e",
+        ("admin@sunshine.demo", "周晓梅"),
+        (("doctor@sunshine.demo", "陈建国"), ("nurse@sunshine.demo", "刘婷")),
+        ("李娜", "13800000001"),
+    ),
+    DemoTenant(
+        "kangjian",
+        "康健体检中心",
+        TenantKind.CHECKUP_CENTER,
+        "#1d4ed8",
+        ("admin@kangjian.demo", "王海涛"),
+        (("frontdesk@kangjian.demo", "张静"), ("manager@kangjian.demo", "赵磊")),
+        ("王芳", "13900000001"),
+    ),
+)
+
+
+def _patients(fake: Faker, rng: random.Random, spec: DemoTenant, pw_hash: str) -> list[Patient]:
+    today = date(2026, 1, 1)
+    phones = {spec.first_patient[1]}
+    out = [
+        Patient(
+            name=spec.first_patient[0],
+            phone="+86" + spec.first_patient[1],
+            email=None,
+            sex=Sex.FEMALE,
+            birth_date=date(1986, 5, 12),
+            password_hash=pw_hash,
+            status=AccountStatus.ACTIVE,
+        )
+    ]
+    while len(out) < PATIENTS_PER_TENANT:
+        sex = rng.choice([Sex.MALE, Sex.FEMALE])
+        name = fake.name_male() if sex == Sex.MALE else fake.name_female()
+        phone = fake.phone_number()
+        if phone in phones:
+            continue
+        phones.add(phone)
+        born = today - timedelta(days=rng.randint(18 * 365, 80 * 365))
+        email = f"{fake.user_name()}{rng.randint(1, 99)}@example.cn" if rng.random() < 0.3 else None
+        out.append(
+            Patient(
+                name=name,
+                phone="+86" + phone,
+                email=email,
+                sex=sex,
+                birth_date=born,
+                password_hash=pw_hash,
+                status=AccountStatus.ACTIVE,
+                created_at=utcnow() - timedelta(days=rng.randint(0, 700)),
+            )
+        )
+    return out
+
+
+def load_demo() -> list[str]:
+    """Create whatever demo data is missing; returns what was created."""
+    created: list[str] = []
+    pw_hash = hash_password(DEMO_PASSWORD)
+    with platform_session() as s:
+        if s.exec(select(Operator).where(Operator.email == OPERATOR_EMAIL)).first() is None:
+            s.add(Operator(email=OPERATOR_EMAIL, name="平台运营", password_hash=pw_hash))
+            record_platform(
+                s,
+                actor=None,
+                actor_label="demo",
+                action="operator.created",
+                target_type="operator",
+                target_id=OPERATOR_EMAIL,
+            )
+            created.append(f"operator {OPERATOR_EMAIL}")
+    for i, spec in enumerate(DEMO_TENANTS):
+        with platform_session() as s:
+            if s.exec(select(Tenant.id).where(Tenant.slug == spec.slug)).first() is not None:
+                continue
+            tenant = Tenant(
+                slug=spec.slug,
+                name=spec.name,
+                kind=spec.kind,
+                status=TenantStatus.ACTIVE,
+                primary_color=spec.color,
+                default_locale=Locale.ZH_CN,
+            )
+            s.add(tenant)
+            s.flush()
+            tid = tenant.id
+            record_platform(
+                s,
+                actor=None,
+                actor_label="demo",
+                action="tenant.created",
+                target_type="tenant",
+                target_id=tid,
+                subject_tenant_id=tid,
+            )
+        assert tid is not None
+        fake = Faker("zh_CN")
+        fake.seed_instance(2026 + i)
+        rng = random.Random(2026 + i)
+        with tenant_session(tid) as s:
+            s.add(
+                StaffMember(
+                    email=spec.admin[0],
+                    name=spec.admin[1],
+                    role=StaffRole.TENANT_ADMIN,
+                    status=AccountStatus.ACTIVE,
+                    password_hash=pw_hash,
+                )
+            )
+            for email, name in spec.staff:
+                s.add(
+                    StaffMember(
+                        email=email,
+                        name=name,
+                        role=StaffRole.STAFF,
+                        status=AccountStatus.ACTIVE,
+                        password_hash=pw_hash,
+                    )
+                )
+            s.add_all(_patients(fake, rng, spec, pw_hash))
+            record(
+                s,
+                actor=None,
+                actor_label="demo",
+                action="tenant.created",
+                target_type="tenant",
+                target_id=tid,
+            )
+        created.append(f"tenant {spec.slug}")
+    invalidate_tenant_cache()
+    return created
