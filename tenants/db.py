@@ -55,11 +55,23 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_on_savepoint(conn: sa.Connection, _name: str | None) -> None:
+    # pysqlite (Python < 3.12) only emits BEGIN before INSERT/UPDATE/DELETE. A
+    # SAVEPOINT issued before any of those therefore opens the outermost
+    # transaction itself, and its RELEASE commits for good: a later rollback of
+    # the use case would leave the savepoint's rows behind. Begin the real
+    # transaction first so savepoints nest inside it.
+    dbapi_conn = conn.connection.dbapi_connection
+    if dbapi_conn is not None and not dbapi_conn.in_transaction:
+        dbapi_conn.execute("BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine with the settings this product relies on."""
     if url.startswith("sqlite"):
         eng = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(eng, "connect", _sqlite_on_connect)
+        event.listen(eng, "savepoint", _sqlite_on_savepoint)
         return eng
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
