@@ -11,10 +11,9 @@ import zoneinfo
 from datetime import date
 from typing import Any
 
+from prm_saas.i18n import LOCALES
 from tenants.errors import FieldErrors
 from tenants.resolution import RESERVED_SLUGS, SLUG_MAX, SLUG_MIN, SLUG_RE
-
-from prm_saas.i18n import LOCALES
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 CN_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -24,10 +23,32 @@ PASSWORD_MIN = 8
 # The most common passwords that pass the letters+digits rule (from public breach
 # lists); a full list would live in a file, these catch what people actually type.
 COMMON_PASSWORDS = frozenset(
-    {"password1", "password123", "abc12345", "abcd1234", "qwerty123", "qwe123456",
-     "a1234567", "a12345678", "aa123456", "1qaz2wsx", "woaini1314", "iloveyou1",
-     "admin123", "admin1234", "passw0rd", "p@ssw0rd", "123456abc", "abc123456",
-     "zxcvbnm1", "asdf1234", "1q2w3e4r", "q1w2e3r4", "welcome1", "letmein1"}
+    {
+        "password1",
+        "password123",
+        "abc12345",
+        "abcd1234",
+        "qwerty123",
+        "qwe123456",
+        "a1234567",
+        "a12345678",
+        "aa123456",
+        "1qaz2wsx",
+        "woaini1314",
+        "iloveyou1",
+        "admin123",
+        "admin1234",
+        "passw0rd",
+        "p@ssw0rd",
+        "123456abc",
+        "abc123456",
+        "zxcvbnm1",
+        "asdf1234",
+        "1q2w3e4r",
+        "q1w2e3r4",
+        "welcome1",
+        "letmein1",
+    }
 )
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 
@@ -166,8 +187,14 @@ class Checker:
             self.fail(field, "field.color_invalid")
         return v.lower()
 
-    def url(self, field: str, value: str | None, *, required: bool = True,
-            allow_http_localhost: bool = False) -> str:
+    def url(
+        self,
+        field: str,
+        value: str | None,
+        *,
+        required: bool = True,
+        allow_http_localhost: bool = False,
+    ) -> str:
         """An https URL (http only for localhost when allowed, e.g. a test IdP)."""
         v = (value or "").strip()
         if not v:

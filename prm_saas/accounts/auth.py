@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select, update
-from tenants.db import TenantSession
-from tenants.types import utcnow
 
 from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.credentials import (
@@ -35,6 +33,8 @@ from prm_saas.accounts.models import (
 )
 from prm_saas.audit.services import record, record_platform
 from prm_saas.validation import normalize_email, normalize_phone
+from tenants.db import TenantSession
+from tenants.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -125,22 +125,41 @@ def _clear_failures(session: TenantSession, key: str) -> None:
 def staff_principal(s: StaffMember) -> Principal:
     """The Principal of a staff member."""
     assert s.id is not None
-    return Principal(kind=PrincipalKind.STAFF, id=s.id, tenant_id=s.tenant_id, name=s.name,
-                     label=s.email, role=str(s.role), locale=s.locale)
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        id=s.id,
+        tenant_id=s.tenant_id,
+        name=s.name,
+        label=s.email,
+        role=str(s.role),
+        locale=s.locale,
+    )
 
 
 def patient_principal(p: Patient) -> Principal:
     """The Principal of a patient."""
     assert p.id is not None
-    return Principal(kind=PrincipalKind.PATIENT, id=p.id, tenant_id=p.tenant_id, name=p.name,
-                     label=p.phone or p.email or "", locale=p.locale)
+    return Principal(
+        kind=PrincipalKind.PATIENT,
+        id=p.id,
+        tenant_id=p.tenant_id,
+        name=p.name,
+        label=p.phone or p.email or "",
+        locale=p.locale,
+    )
 
 
 def operator_principal(o: Operator) -> Principal:
     """The Principal of a platform operator."""
     assert o.id is not None
-    return Principal(kind=PrincipalKind.OPERATOR, id=o.id, tenant_id=None, name=o.name,
-                     label=o.email, locale=o.locale)
+    return Principal(
+        kind=PrincipalKind.OPERATOR,
+        id=o.id,
+        tenant_id=None,
+        name=o.name,
+        label=o.email,
+        locale=o.locale,
+    )
 
 
 def find_patient(session: TenantSession, identifier: str) -> Patient | None:
@@ -169,8 +188,12 @@ def open_session(
     now = utcnow()
     policy = SESSION_POLICIES[principal.kind]
     common: dict[str, Any] = {
-        "token_hash": token_digest(token), "principal_id": principal.id, "created_at": now,
-        "last_seen_at": now, "expires_at": now + policy.idle, "ip": ip[:64],
+        "token_hash": token_digest(token),
+        "principal_id": principal.id,
+        "created_at": now,
+        "last_seen_at": now,
+        "expires_at": now + policy.idle,
+        "ip": ip[:64],
         "user_agent": user_agent[:300],
     }
     if principal.kind == PrincipalKind.OPERATOR:
@@ -184,8 +207,13 @@ def open_session(
 
 
 def _login(
-    session: TenantSession, *, kind: PrincipalKind, identifier: str, password: str,
-    ip: str, user_agent: str,
+    session: TenantSession,
+    *,
+    kind: PrincipalKind,
+    identifier: str,
+    password: str,
+    ip: str,
+    user_agent: str,
 ) -> LoginOutcome:
     now = utcnow()
     tid = session.tenant_id
@@ -193,8 +221,14 @@ def _login(
     audit = record_platform if kind == PrincipalKind.OPERATOR else record
     minutes = _locked_minutes(session, key, now)
     if minutes:
-        audit(session, actor=None, actor_label=identifier[:254], action="auth.login_locked",
-              ip=ip, details={"kind": str(kind)})
+        audit(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.login_locked",
+            ip=ip,
+            details={"kind": str(kind)},
+        )
         return LoginOutcome(error_key="auth.locked", error_params={"minutes": minutes})
 
     account: StaffMember | Patient | Operator | None
@@ -210,12 +244,24 @@ def _login(
     password_ok = verify_password(account.password_hash if account else None, password)
     if not password_ok or account is None:
         _record_failure(session, key, now)
-        audit(session, actor=None, actor_label=identifier[:254], action="auth.login_failed",
-              ip=ip, details={"kind": str(kind)})
+        audit(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.login_failed",
+            ip=ip,
+            details={"kind": str(kind)},
+        )
         return LoginOutcome(error_key="auth.bad_credentials")
     if account.status != AccountStatus.ACTIVE:
-        audit(session, actor=None, actor_label=identifier[:254], action="auth.login_failed",
-              ip=ip, details={"kind": str(kind), "reason": str(account.status)})
+        audit(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.login_failed",
+            ip=ip,
+            details={"kind": str(kind), "reason": str(account.status)},
+        )
         return LoginOutcome(error_key="auth.disabled")
 
     _clear_failures(session, key)
@@ -224,8 +270,10 @@ def _login(
     account.last_login_at = now
     session.add(account)
     principal = (
-        patient_principal(account) if isinstance(account, Patient)
-        else staff_principal(account) if isinstance(account, StaffMember)
+        patient_principal(account)
+        if isinstance(account, Patient)
+        else staff_principal(account)
+        if isinstance(account, StaffMember)
         else operator_principal(account)
     )
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
@@ -234,36 +282,56 @@ def _login(
 
 
 def login_patient(
-    *, session: TenantSession, identifier: str, password: str, ip: str = "",
+    *,
+    session: TenantSession,
+    identifier: str,
+    password: str,
+    ip: str = "",
     user_agent: str = "",
 ) -> LoginOutcome:
     """Sign a patient in with phone-or-email and password."""
-    return _login(session, kind=PrincipalKind.PATIENT, identifier=identifier,
-                  password=password, ip=ip, user_agent=user_agent)
+    return _login(
+        session,
+        kind=PrincipalKind.PATIENT,
+        identifier=identifier,
+        password=password,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 def login_staff(
     *, session: TenantSession, email: str, password: str, ip: str = "", user_agent: str = ""
 ) -> LoginOutcome:
     """Sign a staff member in with email and password."""
-    return _login(session, kind=PrincipalKind.STAFF, identifier=email, password=password,
-                  ip=ip, user_agent=user_agent)
+    return _login(
+        session,
+        kind=PrincipalKind.STAFF,
+        identifier=email,
+        password=password,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 def login_operator(
     *, session: TenantSession, email: str, password: str, ip: str = "", user_agent: str = ""
 ) -> LoginOutcome:
     """Sign a platform operator in (platform-level session)."""
-    return _login(session, kind=PrincipalKind.OPERATOR, identifier=email, password=password,
-                  ip=ip, user_agent=user_agent)
+    return _login(
+        session,
+        kind=PrincipalKind.OPERATOR,
+        identifier=email,
+        password=password,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 # --- session resolution and sign out -------------------------------------------------------
 
 
-def resolve_session(
-    *, session: TenantSession, token: str, kind: PrincipalKind
-) -> Principal | None:
+def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) -> Principal | None:
     """The principal behind a session token, or None if it is unknown, expired or revoked.
 
     Tenant sessions are looked up in the session's tenant only, so a token of
@@ -275,7 +343,9 @@ def resolve_session(
     digest = token_digest(token)
     row: UserSession | OperatorSession | None
     if kind == PrincipalKind.OPERATOR:
-        row = session.exec(select(OperatorSession).where(OperatorSession.token_hash == digest)).first()
+        row = session.exec(
+            select(OperatorSession).where(OperatorSession.token_hash == digest)
+        ).first()
     else:
         row = session.exec(
             select(UserSession).where(
@@ -288,7 +358,9 @@ def resolve_session(
     if kind == PrincipalKind.OPERATOR:
         account = session.get(Operator, row.principal_id)
     elif kind == PrincipalKind.STAFF:
-        account = session.exec(select(StaffMember).where(StaffMember.id == row.principal_id)).first()
+        account = session.exec(
+            select(StaffMember).where(StaffMember.id == row.principal_id)
+        ).first()
     else:
         account = session.exec(select(Patient).where(Patient.id == row.principal_id)).first()
     if account is None or account.status != AccountStatus.ACTIVE:
@@ -305,9 +377,7 @@ def resolve_session(
     return operator_principal(account)
 
 
-def logout(
-    *, session: TenantSession, token: str, kind: PrincipalKind, ip: str = ""
-) -> None:
+def logout(*, session: TenantSession, token: str, kind: PrincipalKind, ip: str = "") -> None:
     """Revoke the session of ``token`` (a no-op for an unknown token)."""
     if not token:
         return
@@ -315,7 +385,9 @@ def logout(
     now = utcnow()
     row: UserSession | OperatorSession | None
     if kind == PrincipalKind.OPERATOR:
-        row = session.exec(select(OperatorSession).where(OperatorSession.token_hash == digest)).first()
+        row = session.exec(
+            select(OperatorSession).where(OperatorSession.token_hash == digest)
+        ).first()
     else:
         row = session.exec(
             select(UserSession).where(
@@ -327,8 +399,15 @@ def logout(
     row.revoked_at = now
     session.add(row)
     audit = record_platform if kind == PrincipalKind.OPERATOR else record
-    audit(session, actor=None, actor_label=f"{kind}:{row.principal_id}", action="auth.logout",
-          ip=ip, target_type=str(kind), target_id=row.principal_id)
+    audit(
+        session,
+        actor=None,
+        actor_label=f"{kind}:{row.principal_id}",
+        action="auth.logout",
+        ip=ip,
+        target_type=str(kind),
+        target_id=row.principal_id,
+    )
 
 
 def revoke_all_sessions(session: TenantSession, *, kind: PrincipalKind, principal_id: int) -> int:

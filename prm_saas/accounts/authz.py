@@ -11,10 +11,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from prm_saas.accounts.models import PrincipalKind, StaffRole
 from tenants.db import TenantSession
 from tenants.errors import NotFound, PermissionDenied
-
-from prm_saas.accounts.models import PrincipalKind, StaffRole
 
 
 class Permission(enum.StrEnum):

@@ -10,16 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlmodel import col, func, select, update
-from tenants.db import TenantSession
-from tenants.models import Tenant
-from tenants.types import utcnow
 
 from prm_saas.accounts.auth import find_patient, find_staff, revoke_all_sessions
 from prm_saas.accounts.credentials import code_digest, hash_password, new_code
 from prm_saas.accounts.models import (
     AccountStatus,
-    Patient,
     PasswordResetCode,
+    Patient,
     PrincipalKind,
     StaffMember,
 )
@@ -27,6 +24,9 @@ from prm_saas.audit.services import record
 from prm_saas.i18n import translate
 from prm_saas.messaging.mail import send_email, send_sms
 from prm_saas.validation import Checker
+from tenants.db import TenantSession
+from tenants.models import Tenant
+from tenants.types import utcnow
 
 CODE_TTL = timedelta(minutes=15)
 MAX_TRIES = 5
@@ -44,9 +44,7 @@ def _account(
     return None
 
 
-def request_reset(
-    *, session: TenantSession, kind: str, identifier: str, ip: str = ""
-) -> None:
+def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str = "") -> None:
     """Send a reset code to the account's email or phone, if the account exists."""
     try:
         pkind = PrincipalKind(kind)
@@ -54,52 +52,89 @@ def request_reset(
         return
     account = _account(session, pkind, identifier)
     if account is None or account.status != AccountStatus.ACTIVE or account.id is None:
-        record(session, actor=None, actor_label=identifier[:254], action="auth.reset_unknown",
-               ip=ip, details={"kind": kind})
+        record(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.reset_unknown",
+            ip=ip,
+            details={"kind": kind},
+        )
         return
     now = utcnow()
     recent = session.exec(
-        select(func.count()).select_from(PasswordResetCode).where(
+        select(func.count())
+        .select_from(PasswordResetCode)
+        .where(
             PasswordResetCode.principal_kind == pkind,
             PasswordResetCode.principal_id == account.id,
             col(PasswordResetCode.created_at) > now - timedelta(hours=1),
         )
     ).one()
     if recent >= MAX_CODES_PER_HOUR:
-        record(session, actor=None, actor_label=identifier[:254], action="auth.reset_throttled",
-               ip=ip, target_type=str(pkind), target_id=account.id)
+        record(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.reset_throttled",
+            ip=ip,
+            target_type=str(pkind),
+            target_id=account.id,
+        )
         return
     # Older codes stop working when a new one is sent.
     session.exec(
         update(PasswordResetCode)  # type: ignore[call-overload]
-        .where(col(PasswordResetCode.principal_kind) == pkind,
-               col(PasswordResetCode.principal_id) == account.id,
-               col(PasswordResetCode.used_at).is_(None))
+        .where(
+            col(PasswordResetCode.principal_kind) == pkind,
+            col(PasswordResetCode.principal_id) == account.id,
+            col(PasswordResetCode.used_at).is_(None),
+        )
         .values(used_at=now)
     )
     code = new_code()
-    session.add(PasswordResetCode(
-        principal_kind=pkind, principal_id=account.id,
-        code_hash=code_digest(code, scope=f"{account.tenant_id}:{pkind}:{account.id}"),
-        created_at=now, expires_at=now + CODE_TTL,
-    ))
+    session.add(
+        PasswordResetCode(
+            principal_kind=pkind,
+            principal_id=account.id,
+            code_hash=code_digest(code, scope=f"{account.tenant_id}:{pkind}:{account.id}"),
+            created_at=now,
+            expires_at=now + CODE_TTL,
+        )
+    )
     tenant = session.get(Tenant, account.tenant_id)
     assert tenant is not None
     loc = account.locale or str(tenant.default_locale)
     body = translate("mail.reset.body", loc, code=code)
     use_email = "@" in identifier or (isinstance(account, StaffMember)) or not account.phone
     if use_email and account.email:
-        send_email(to=account.email, subject=translate("mail.reset.subject", loc,
-                                                       tenant=tenant.name), body=body)
+        send_email(
+            to=account.email,
+            subject=translate("mail.reset.subject", loc, tenant=tenant.name),
+            body=body,
+        )
     elif isinstance(account, Patient) and account.phone:
         send_sms(to=account.phone, body=f"【{tenant.name}】{body}")
-    record(session, actor=None, actor_label=identifier[:254], action="auth.reset_requested",
-           ip=ip, target_type=str(pkind), target_id=account.id)
+    record(
+        session,
+        actor=None,
+        actor_label=identifier[:254],
+        action="auth.reset_requested",
+        ip=ip,
+        target_type=str(pkind),
+        target_id=account.id,
+    )
 
 
 def reset_password(
-    *, session: TenantSession, kind: str, identifier: str, code: str, password: str,
-    password_confirm: str, ip: str = "",
+    *,
+    session: TenantSession,
+    kind: str,
+    identifier: str,
+    code: str,
+    password: str,
+    password_confirm: str,
+    ip: str = "",
 ) -> dict[str, tuple[str, dict[str, object]]]:
     """Set a new password with a valid code. Returns field errors ({} on success)."""
     c = Checker()
@@ -108,8 +143,11 @@ def reset_password(
     except ValueError:
         pkind = None
     account = _account(session, pkind, identifier) if pkind else None
-    c.password("password", password,
-               personal=(getattr(account, "phone", None), getattr(account, "email", None)))
+    c.password(
+        "password",
+        password,
+        personal=(getattr(account, "phone", None), getattr(account, "email", None)),
+    )
     if password != password_confirm:
         c.fail("password_confirm", "field.password_mismatch")
     if c.errors:
@@ -118,12 +156,15 @@ def reset_password(
     row = None
     if account is not None and account.id is not None and pkind is not None:
         row = session.exec(
-            select(PasswordResetCode).where(
+            select(PasswordResetCode)
+            .where(
                 PasswordResetCode.principal_kind == pkind,
                 PasswordResetCode.principal_id == account.id,
                 col(PasswordResetCode.used_at).is_(None),
                 col(PasswordResetCode.expires_at) > now,
-            ).order_by(col(PasswordResetCode.id).desc()).with_for_update()
+            )
+            .order_by(col(PasswordResetCode.id).desc())
+            .with_for_update()
         ).first()
     if row is None or account is None or row.attempts >= MAX_TRIES:
         return {"code": ("field.code_invalid", {})}
@@ -131,8 +172,15 @@ def reset_password(
     if code_digest((code or "").strip(), scope=scope) != row.code_hash:
         row.attempts += 1
         session.add(row)
-        record(session, actor=None, actor_label=identifier[:254], action="auth.reset_failed",
-               ip=ip, target_type=str(pkind), target_id=account.id)
+        record(
+            session,
+            actor=None,
+            actor_label=identifier[:254],
+            action="auth.reset_failed",
+            ip=ip,
+            target_type=str(pkind),
+            target_id=account.id,
+        )
         return {"code": ("field.code_invalid", {})}
     row.used_at = now
     session.add(row)
@@ -141,6 +189,13 @@ def reset_password(
     session.add(account)
     assert account.id is not None and pkind is not None
     revoke_all_sessions(session, kind=pkind, principal_id=account.id)
-    record(session, actor=None, actor_label=identifier[:254], action="auth.password_reset",
-           ip=ip, target_type=str(pkind), target_id=account.id)
+    record(
+        session,
+        actor=None,
+        actor_label=identifier[:254],
+        action="auth.password_reset",
+        ip=ip,
+        target_type=str(pkind),
+        target_id=account.id,
+    )
     return {}

@@ -8,10 +8,6 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
-from tenants.db import TenantSession
-from tenants.errors import FieldErrors
-from tenants.models import Tenant
-from tenants.types import utcnow
 
 from prm_saas.accounts.auth import open_session, patient_principal
 from prm_saas.accounts.authz import Principal, require_patient
@@ -20,6 +16,10 @@ from prm_saas.accounts.models import Patient, PatientPublic, Sex
 from prm_saas.audit.services import record
 from prm_saas.i18n import normalize_locale
 from prm_saas.validation import Checker
+from tenants.db import TenantSession
+from tenants.errors import FieldErrors
+from tenants.models import Tenant
+from tenants.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,18 @@ class Registration:
 
 
 def register_patient(
-    *, session: TenantSession, name: str, phone: str = "", email: str = "",
-    password: str, password_confirm: str, sex: str = "unknown", birth_date: str = "",
-    locale: str | None = None, ip: str = "", user_agent: str = "",
+    *,
+    session: TenantSession,
+    name: str,
+    phone: str = "",
+    email: str = "",
+    password: str,
+    password_confirm: str,
+    sex: str = "unknown",
+    birth_date: str = "",
+    locale: str | None = None,
+    ip: str = "",
+    user_agent: str = "",
 ) -> Registration:
     """Register a patient in the session's tenant with a phone or email, and sign them in."""
     tenant = session.get(Tenant, session.tenant_id)
@@ -58,9 +67,16 @@ def register_patient(
 
     now = utcnow()
     patient = Patient(
-        name=clean_name, phone=clean_phone, email=clean_email, sex=Sex(clean_sex),
-        birth_date=dob, password_hash=hash_password(password),
-        locale=normalize_locale(locale), created_at=now, updated_at=now, last_login_at=now,
+        name=clean_name,
+        phone=clean_phone,
+        email=clean_email,
+        sex=Sex(clean_sex),
+        birth_date=dob,
+        password_hash=hash_password(password),
+        locale=normalize_locale(locale),
+        created_at=now,
+        updated_at=now,
+        last_login_at=now,
     )
     try:
         with session.begin_nested():
@@ -74,8 +90,14 @@ def register_patient(
         ) from None
     principal = patient_principal(patient)
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
-    record(session, actor=principal, action="patient.registered", target_type="patient",
-           target_id=patient.id, ip=ip)
+    record(
+        session,
+        actor=principal,
+        action="patient.registered",
+        target_type="patient",
+        target_id=patient.id,
+        ip=ip,
+    )
     return Registration(principal=principal, token=token)
 
 

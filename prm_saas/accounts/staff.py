@@ -7,12 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
-from tenants.db import TenantSession
-from tenants.errors import DomainError, FieldErrors, NotFound
-from tenants.lookup import get_or_404
-from tenants.models import Tenant
-from tenants.resolution import TenantInfo, tenant_base_url
-from tenants.types import utcnow
 
 from prm_saas.accounts.auth import open_session, revoke_all_sessions, staff_principal
 from prm_saas.accounts.authz import ROLE_PERMISSIONS, Permission, Principal, require_staff
@@ -29,6 +23,12 @@ from prm_saas.i18n import translate
 from prm_saas.messaging.mail import send_email
 from prm_saas.settings import get_settings
 from prm_saas.validation import Checker
+from tenants.db import TenantSession
+from tenants.errors import DomainError, FieldErrors, NotFound
+from tenants.lookup import get_or_404
+from tenants.models import Tenant
+from tenants.resolution import TenantInfo, tenant_base_url
+from tenants.types import utcnow
 
 INVITE_TTL = timedelta(days=7)
 
@@ -40,13 +40,13 @@ def list_staff(*, session: TenantSession, actor: Principal) -> list[StaffMemberP
     return [StaffMemberPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-def _send_invite(
-    session: TenantSession, member: StaffMember, token: str, inviter: str
-) -> None:
+def _send_invite(session: TenantSession, member: StaffMember, token: str, inviter: str) -> None:
     tenant = session.get(Tenant, member.tenant_id)
     assert tenant is not None
     info = TenantInfo.of(tenant)
-    url = f"{tenant_base_url(info, public_url=get_settings().public_url)}/admin/accept?token={token}"
+    url = (
+        f"{tenant_base_url(info, public_url=get_settings().public_url)}/admin/accept?token={token}"
+    )
     loc = member.locale or str(tenant.default_locale)
     send_email(
         to=member.email,
@@ -62,9 +62,14 @@ def create_invitation(
     token = new_token()
     now = utcnow()
     member = StaffMember(
-        email=email, name=name, role=role, status=AccountStatus.INVITED,
-        invite_token_hash=token_digest(token), invite_expires_at=now + INVITE_TTL,
-        created_at=now, updated_at=now,
+        email=email,
+        name=name,
+        role=role,
+        status=AccountStatus.INVITED,
+        invite_token_hash=token_digest(token),
+        invite_expires_at=now + INVITE_TTL,
+        created_at=now,
+        updated_at=now,
     )
     try:
         with session.begin_nested():
@@ -85,16 +90,25 @@ def invite_staff(
     clean_email = c.email("email", email)
     clean_name = c.text("name", name, max_len=80)
     clean_role = c.choice("role", role, list(ROLE_PERMISSIONS))
-    if clean_email and session.exec(
-        select(StaffMember.id).where(StaffMember.email == clean_email)
-    ).first():
+    if (
+        clean_email
+        and session.exec(select(StaffMember.id).where(StaffMember.email == clean_email)).first()
+    ):
         c.fail("email", "field.email_taken_staff")
     c.raise_if_any()
     assert clean_email is not None
-    member = create_invitation(session, email=clean_email, name=clean_name,
-                               role=StaffRole(clean_role), inviter=actor.name)
-    record(session, actor=actor, action="staff.invited", target_type="staff",
-           target_id=member.id, ip=ip, details={"email": clean_email, "role": clean_role})
+    member = create_invitation(
+        session, email=clean_email, name=clean_name, role=StaffRole(clean_role), inviter=actor.name
+    )
+    record(
+        session,
+        actor=actor,
+        action="staff.invited",
+        target_type="staff",
+        target_id=member.id,
+        ip=ip,
+        details={"email": clean_email, "role": clean_role},
+    )
     return StaffMemberPublic.model_validate(member, from_attributes=True)
 
 
@@ -111,8 +125,14 @@ def resend_invitation(
     member.invite_expires_at = utcnow() + INVITE_TTL
     session.add(member)
     _send_invite(session, member, token, actor.name)
-    record(session, actor=actor, action="staff.invite_resent", target_type="staff",
-           target_id=member.id, ip=ip)
+    record(
+        session,
+        actor=actor,
+        action="staff.invite_resent",
+        target_type="staff",
+        target_id=member.id,
+        ip=ip,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,8 +150,10 @@ def _invited_member(session: TenantSession, token: str) -> StaffMember:
         select(StaffMember).where(StaffMember.invite_token_hash == token_digest(token))
     ).first()
     if (
-        member is None or member.status != AccountStatus.INVITED
-        or member.invite_expires_at is None or member.invite_expires_at <= utcnow()
+        member is None
+        or member.status != AccountStatus.INVITED
+        or member.invite_expires_at is None
+        or member.invite_expires_at <= utcnow()
     ):
         raise DomainError("auth.invite_invalid")
     return member
@@ -144,8 +166,14 @@ def view_invitation(*, session: TenantSession, token: str) -> InvitationView:
 
 
 def accept_invitation(
-    *, session: TenantSession, token: str, name: str, password: str, password_confirm: str,
-    ip: str = "", user_agent: str = "",
+    *,
+    session: TenantSession,
+    token: str,
+    name: str,
+    password: str,
+    password_confirm: str,
+    ip: str = "",
+    user_agent: str = "",
 ) -> tuple[Principal, str]:
     """Set a password from an invitation link; returns the signed-in principal and token."""
     member = _invited_member(session, token)
@@ -166,14 +194,22 @@ def accept_invitation(
     session.add(member)
     principal = staff_principal(member)
     session_token = open_session(session, principal, ip=ip, user_agent=user_agent)
-    record(session, actor=principal, action="staff.invite_accepted", target_type="staff",
-           target_id=member.id, ip=ip)
+    record(
+        session,
+        actor=principal,
+        action="staff.invite_accepted",
+        target_type="staff",
+        target_id=member.id,
+        ip=ip,
+    )
     return principal, session_token
 
 
 def _other_active_admins(session: TenantSession, member_id: int) -> int:
     return session.exec(
-        select(func.count()).select_from(StaffMember).where(
+        select(func.count())
+        .select_from(StaffMember)
+        .where(
             StaffMember.role == StaffRole.TENANT_ADMIN,
             StaffMember.status == AccountStatus.ACTIVE,
             StaffMember.id != member_id,
@@ -201,15 +237,23 @@ def change_role(
     if old_role == new_role:
         return StaffMemberPublic.model_validate(member, from_attributes=True)
     if (
-        old_role == StaffRole.TENANT_ADMIN and member.status == AccountStatus.ACTIVE
+        old_role == StaffRole.TENANT_ADMIN
+        and member.status == AccountStatus.ACTIVE
         and _other_active_admins(session, staff_id) == 0
     ):
         raise DomainError("auth.last_admin")
     member.role = StaffRole(new_role)
     member.updated_at = utcnow()
     session.add(member)
-    record(session, actor=actor, action="staff.role_changed", target_type="staff",
-           target_id=member.id, ip=ip, details={"from": old_role, "to": new_role})
+    record(
+        session,
+        actor=actor,
+        action="staff.role_changed",
+        target_type="staff",
+        target_id=member.id,
+        ip=ip,
+        details={"from": old_role, "to": new_role},
+    )
     return StaffMemberPublic.model_validate(member, from_attributes=True)
 
 
@@ -221,12 +265,14 @@ def set_staff_enabled(
     if enabled:
         if member.status == AccountStatus.DISABLED:
             member.status = (
-                AccountStatus.ACTIVE if member.password_hash or member.sso_subject
+                AccountStatus.ACTIVE
+                if member.password_hash or member.sso_subject
                 else AccountStatus.INVITED
             )
     else:
         if (
-            member.role == StaffRole.TENANT_ADMIN and member.status == AccountStatus.ACTIVE
+            member.role == StaffRole.TENANT_ADMIN
+            and member.status == AccountStatus.ACTIVE
             and _other_active_admins(session, staff_id) == 0
         ):
             raise DomainError("auth.last_admin")
@@ -236,8 +282,14 @@ def set_staff_enabled(
         revoke_all_sessions(session, kind=PrincipalKind.STAFF, principal_id=member.id)
     member.updated_at = utcnow()
     session.add(member)
-    record(session, actor=actor, action="staff.enabled" if enabled else "staff.disabled",
-           target_type="staff", target_id=member.id, ip=ip)
+    record(
+        session,
+        actor=actor,
+        action="staff.enabled" if enabled else "staff.disabled",
+        target_type="staff",
+        target_id=member.id,
+        ip=ip,
+    )
     return StaffMemberPublic.model_validate(member, from_attributes=True)
 
 

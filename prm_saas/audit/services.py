@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, func, select
-from tenants.db import TenantSession
 
 from prm_saas.accounts.authz import (
     Permission,
@@ -17,17 +16,24 @@ from prm_saas.accounts.authz import (
     require_staff,
 )
 from prm_saas.audit.models import AuditEvent, AuditFields, PlatformAuditEvent
+from tenants.db import TenantSession
 
 
 def _fields(
-    actor: Principal | None, action: str, target_type: str, target_id: object,
-    ip: str, details: dict[str, Any] | None, actor_label: str | None,
+    actor: Principal | None,
+    action: str,
+    target_type: str,
+    target_id: object,
+    ip: str,
+    details: dict[str, Any] | None,
+    actor_label: str | None,
 ) -> dict[str, Any]:
     return {
         "actor_kind": str(actor.kind) if actor else ("anonymous" if actor_label else "system"),
         "actor_id": actor.id if actor else None,
-        "actor_label": (actor_label if actor_label is not None else
-                        (actor.label or actor.name) if actor else "")[:254],
+        "actor_label": (
+            actor_label if actor_label is not None else (actor.label or actor.name) if actor else ""
+        )[:254],
         "action": action,
         "target_type": target_type,
         "target_id": "" if target_id is None else str(target_id),
@@ -37,26 +43,41 @@ def _fields(
 
 
 def record(
-    session: TenantSession, *, actor: Principal | None, action: str,
-    target_type: str = "", target_id: object = None, ip: str = "",
-    details: dict[str, Any] | None = None, actor_label: str | None = None,
+    session: TenantSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    target_type: str = "",
+    target_id: object = None,
+    ip: str = "",
+    details: dict[str, Any] | None = None,
+    actor_label: str | None = None,
 ) -> None:
     """Append an event to the current tenant's audit log (in the caller's transaction)."""
-    session.add(AuditEvent(**_fields(actor, action, target_type, target_id, ip, details,
-                                     actor_label)))
+    session.add(
+        AuditEvent(**_fields(actor, action, target_type, target_id, ip, details, actor_label))
+    )
 
 
 def record_platform(
-    session: TenantSession, *, actor: Principal | None, action: str,
-    target_type: str = "", target_id: object = None, ip: str = "",
-    details: dict[str, Any] | None = None, actor_label: str | None = None,
+    session: TenantSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    target_type: str = "",
+    target_id: object = None,
+    ip: str = "",
+    details: dict[str, Any] | None = None,
+    actor_label: str | None = None,
     subject_tenant_id: int | None = None,
 ) -> None:
     """Append an event to the platform's audit log."""
-    session.add(PlatformAuditEvent(
-        subject_tenant_id=subject_tenant_id,
-        **_fields(actor, action, target_type, target_id, ip, details, actor_label),
-    ))
+    session.add(
+        PlatformAuditEvent(
+            subject_tenant_id=subject_tenant_id,
+            **_fields(actor, action, target_type, target_id, ip, details, actor_label),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -96,15 +117,20 @@ def _page(
     page = max(page, 0)
     rows = session.exec(
         q.order_by(col(model.at).desc(), col(model.id).desc())  # type: ignore[attr-defined]
-        .offset(page * PAGE_SIZE).limit(PAGE_SIZE)
+        .offset(page * PAGE_SIZE)
+        .limit(PAGE_SIZE)
     ).all()
     return AuditPage(
         rows=[
             AuditRow(
-                id=r.id, at=r.at, actor_kind=r.actor_kind, actor_label=r.actor_label,  # type: ignore[attr-defined]
+                id=r.id,
+                at=r.at,
+                actor_kind=r.actor_kind,
+                actor_label=r.actor_label,  # type: ignore[attr-defined]
                 action=r.action,
                 target=f"{r.target_type}:{r.target_id}" if r.target_type else "",
-                ip=r.ip, details=r.details,
+                ip=r.ip,
+                details=r.details,
             )
             for r in rows
         ],

@@ -7,9 +7,8 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from tenants.errors import DomainError
-
 from prm_saas.settings import get_settings
+from tenants.errors import DomainError
 
 log = logging.getLogger("prm_saas.mail")
 

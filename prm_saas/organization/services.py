@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import select
-from tenants.db import TenantSession
-from tenants.models import Locale, Tenant
-from tenants.resolution import invalidate_tenant_cache
-from tenants.types import utcnow
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
 from prm_saas.accounts.credentials import encrypt_secret
 from prm_saas.accounts.models import TenantSsoConfig
 from prm_saas.audit.services import record
 from prm_saas.validation import Checker
+from tenants.db import TenantSession
+from tenants.models import Locale, Tenant
+from tenants.resolution import invalidate_tenant_cache
+from tenants.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -53,34 +53,62 @@ def get_tenant_settings(*, session: TenantSession, actor: Principal) -> TenantSe
     t = _tenant(session)
     sso = sso_config(session)
     return TenantSettingsView(
-        slug=t.slug, kind=str(t.kind), status=str(t.status), name=t.name, logo_url=t.logo_url,
-        primary_color=t.primary_color, timezone=t.timezone, default_locale=str(t.default_locale),
-        sso_enabled=bool(sso and sso.enabled), sso_issuer=sso.issuer if sso else "",
+        slug=t.slug,
+        kind=str(t.kind),
+        status=str(t.status),
+        name=t.name,
+        logo_url=t.logo_url,
+        primary_color=t.primary_color,
+        timezone=t.timezone,
+        default_locale=str(t.default_locale),
+        sso_enabled=bool(sso and sso.enabled),
+        sso_issuer=sso.issuer if sso else "",
         sso_client_id=sso.client_id if sso else "",
         sso_has_secret=bool(sso and sso.client_secret_enc),
     )
 
 
-def _apply(session: TenantSession, actor: Principal, obj: Any, changes: dict[str, Any],
-           action: str, ip: str, secret_fields: frozenset[str] = frozenset()) -> None:
+def _apply(
+    session: TenantSession,
+    actor: Principal,
+    obj: Any,
+    changes: dict[str, Any],
+    action: str,
+    ip: str,
+    secret_fields: frozenset[str] = frozenset(),
+) -> None:
     diff = {}
     for k, v in changes.items():
         old = getattr(obj, k)
         if old != v:
-            diff[k] = {"from": "***" if k in secret_fields else old,
-                       "to": "***" if k in secret_fields else v}
+            diff[k] = {
+                "from": "***" if k in secret_fields else old,
+                "to": "***" if k in secret_fields else v,
+            }
             setattr(obj, k, v)
     if not diff:
         return
     obj.updated_at = utcnow()
     session.add(obj)
-    record(session, actor=actor, action=action, target_type="tenant",
-           target_id=session.tenant_id, ip=ip, details=diff)
+    record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="tenant",
+        target_id=session.tenant_id,
+        ip=ip,
+        details=diff,
+    )
     invalidate_tenant_cache()
 
 
 def update_branding(
-    *, session: TenantSession, actor: Principal, name: str, logo_url: str, primary_color: str,
+    *,
+    session: TenantSession,
+    actor: Principal,
+    name: str,
+    logo_url: str,
+    primary_color: str,
     ip: str = "",
 ) -> None:
     """Change the tenant's display name, logo and primary color."""
@@ -96,22 +124,34 @@ def update_branding(
 
 
 def update_regional(
-    *, session: TenantSession, actor: Principal, timezone: str, default_locale: str,
+    *,
+    session: TenantSession,
+    actor: Principal,
+    timezone: str,
+    default_locale: str,
     ip: str = "",
 ) -> None:
     """Change the tenant's time zone and default language."""
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
     c = Checker()
-    clean = {"timezone": c.timezone("timezone", timezone),
-             "default_locale": c.locale("default_locale", default_locale)}
+    clean = {
+        "timezone": c.timezone("timezone", timezone),
+        "default_locale": c.locale("default_locale", default_locale),
+    }
     c.raise_if_any()
     clean["default_locale"] = Locale(clean["default_locale"])
     _apply(session, actor, _tenant(session), clean, "tenant.regional_changed", ip)
 
 
 def update_sso(
-    *, session: TenantSession, actor: Principal, enabled: bool, issuer: str, client_id: str,
-    client_secret: str = "", ip: str = "",
+    *,
+    session: TenantSession,
+    actor: Principal,
+    enabled: bool,
+    issuer: str,
+    client_id: str,
+    client_secret: str = "",
+    ip: str = "",
 ) -> None:
     """Set the tenant's OpenID Connect provider. An empty secret keeps the stored one."""
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
@@ -125,14 +165,24 @@ def update_sso(
     if len(client_secret) > 500:
         c.fail("sso_client_secret", "field.too_long", max=500)
     c.raise_if_any()
-    changes: dict[str, Any] = {"enabled": bool(enabled), "issuer": clean_issuer.rstrip("/"),
-                               "client_id": clean_client}
+    changes: dict[str, Any] = {
+        "enabled": bool(enabled),
+        "issuer": clean_issuer.rstrip("/"),
+        "client_id": clean_client,
+    }
     if client_secret:
         changes["client_secret_enc"] = encrypt_secret(client_secret)
     if row.id is None:
         session.add(row)
-    _apply(session, actor, row, changes, "tenant.sso_changed", ip,
-           secret_fields=frozenset({"client_secret_enc"}))
+    _apply(
+        session,
+        actor,
+        row,
+        changes,
+        "tenant.sso_changed",
+        ip,
+        secret_fields=frozenset({"client_secret_enc"}),
+    )
 
 
 def sso_available(*, session: TenantSession) -> bool:

@@ -7,11 +7,6 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from tenants.db import TenantSession, bind_tenant
-from tenants.errors import FieldErrors, NotFound
-from tenants.models import Locale, Tenant, TenantKind, TenantStatus
-from tenants.resolution import invalidate_tenant_cache
-from tenants.types import utcnow
 
 from prm_saas.accounts.authz import Principal, require_operator
 from prm_saas.accounts.credentials import hash_password
@@ -19,6 +14,11 @@ from prm_saas.accounts.models import AccountStatus, Operator, StaffMember, Staff
 from prm_saas.accounts.staff import create_invitation
 from prm_saas.audit.services import record, record_platform
 from prm_saas.validation import Checker, normalize_email
+from tenants.db import TenantSession, bind_tenant
+from tenants.errors import FieldErrors, NotFound
+from tenants.models import Locale, Tenant, TenantKind, TenantStatus
+from tenants.resolution import invalidate_tenant_cache
+from tenants.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,16 @@ class TenantRow:
 
 def _row(t: Tenant) -> TenantRow:
     assert t.id is not None
-    return TenantRow(id=t.id, slug=t.slug, name=t.name, kind=str(t.kind), status=str(t.status),
-                     timezone=t.timezone, default_locale=str(t.default_locale),
-                     created_at=t.created_at)
+    return TenantRow(
+        id=t.id,
+        slug=t.slug,
+        name=t.name,
+        kind=str(t.kind),
+        status=str(t.status),
+        timezone=t.timezone,
+        default_locale=str(t.default_locale),
+        created_at=t.created_at,
+    )
 
 
 def list_tenants(*, session: TenantSession, actor: Principal, query: str = "") -> list[TenantRow]:
@@ -62,9 +69,18 @@ class Onboarded:
 
 
 def onboard_tenant(
-    *, session: TenantSession, actor: Principal, slug: str, name: str, kind: str,
-    timezone: str = "Asia/Shanghai", default_locale: str = "zh-CN", admin_email: str,
-    admin_name: str, admin_password: str = "", ip: str = "",
+    *,
+    session: TenantSession,
+    actor: Principal,
+    slug: str,
+    name: str,
+    kind: str,
+    timezone: str = "Asia/Shanghai",
+    default_locale: str = "zh-CN",
+    admin_email: str,
+    admin_name: str,
+    admin_password: str = "",
+    ip: str = "",
 ) -> Onboarded:
     """Create a tenant and its first admin in one transaction.
 
@@ -89,9 +105,16 @@ def onboard_tenant(
     assert clean_email is not None
 
     now = utcnow()
-    tenant = Tenant(slug=clean_slug, name=clean_name, kind=TenantKind(clean_kind),
-                    timezone=clean_tz, default_locale=Locale(clean_locale),
-                    status=TenantStatus.TRIAL, created_at=now, updated_at=now)
+    tenant = Tenant(
+        slug=clean_slug,
+        name=clean_name,
+        kind=TenantKind(clean_kind),
+        timezone=clean_tz,
+        default_locale=Locale(clean_locale),
+        status=TenantStatus.TRIAL,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(tenant)
@@ -99,24 +122,49 @@ def onboard_tenant(
     except IntegrityError:
         raise FieldErrors.single("slug", "field.slug_taken") from None
     assert tenant.id is not None
-    record_platform(session, actor=actor, action="tenant.created", target_type="tenant",
-                    target_id=tenant.id, ip=ip, subject_tenant_id=tenant.id,
-                    details={"slug": clean_slug, "admin": clean_email})
+    record_platform(
+        session,
+        actor=actor,
+        action="tenant.created",
+        target_type="tenant",
+        target_id=tenant.id,
+        ip=ip,
+        subject_tenant_id=tenant.id,
+        details={"slug": clean_slug, "admin": clean_email},
+    )
 
     bind_tenant(session, tenant.id)
     if admin_password:
-        admin = StaffMember(email=clean_email, name=clean_admin, role=StaffRole.TENANT_ADMIN,
-                           status=AccountStatus.ACTIVE, password_hash=hash_password(admin_password),
-                           created_at=now, updated_at=now)
+        admin = StaffMember(
+            email=clean_email,
+            name=clean_admin,
+            role=StaffRole.TENANT_ADMIN,
+            status=AccountStatus.ACTIVE,
+            password_hash=hash_password(admin_password),
+            created_at=now,
+            updated_at=now,
+        )
         session.add(admin)
         session.flush()
     else:
-        admin = create_invitation(session, email=clean_email, name=clean_admin,
-                                  role=StaffRole.TENANT_ADMIN, inviter=actor.name)
+        admin = create_invitation(
+            session,
+            email=clean_email,
+            name=clean_admin,
+            role=StaffRole.TENANT_ADMIN,
+            inviter=actor.name,
+        )
     assert admin.id is not None
-    record(session, actor=None, actor_label=f"operator:{actor.label}", action="tenant.created",
-           target_type="tenant", target_id=tenant.id, ip=ip,
-           details={"admin": clean_email, "by_operator": actor.id})
+    record(
+        session,
+        actor=None,
+        actor_label=f"operator:{actor.label}",
+        action="tenant.created",
+        target_type="tenant",
+        target_id=tenant.id,
+        ip=ip,
+        details={"admin": clean_email, "by_operator": actor.id},
+    )
     invalidate_tenant_cache()
     return Onboarded(tenant=_row(tenant), admin_id=admin.id, admin_invited=not admin_password)
 
@@ -137,9 +185,16 @@ def set_tenant_status(
         tenant.status = TenantStatus(new_status)
         tenant.updated_at = utcnow()
         session.add(tenant)
-        record_platform(session, actor=actor, action="tenant.status_changed",
-                        target_type="tenant", target_id=tenant.id, ip=ip,
-                        subject_tenant_id=tenant.id, details={"from": old, "to": new_status})
+        record_platform(
+            session,
+            actor=actor,
+            action="tenant.status_changed",
+            target_type="tenant",
+            target_id=tenant.id,
+            ip=ip,
+            subject_tenant_id=tenant.id,
+            details={"from": old, "to": new_status},
+        )
         invalidate_tenant_cache()
     return _row(tenant)
 
@@ -150,9 +205,12 @@ def create_operator(*, session: TenantSession, email: str, name: str, password: 
     clean_email = c.email("email", email)
     clean_name = c.text("name", name, max_len=80)
     c.password("password", password, personal=(clean_email,))
-    if clean_email and session.exec(
-        select(Operator.id).where(Operator.email == normalize_email(clean_email))
-    ).first():
+    if (
+        clean_email
+        and session.exec(
+            select(Operator.id).where(Operator.email == normalize_email(clean_email))
+        ).first()
+    ):
         c.fail("email", "field.email_taken")
     c.raise_if_any()
     assert clean_email is not None
@@ -160,6 +218,12 @@ def create_operator(*, session: TenantSession, email: str, name: str, password: 
     session.add(op)
     session.flush()
     assert op.id is not None
-    record_platform(session, actor=None, actor_label="cli", action="operator.created",
-                    target_type="operator", target_id=op.id)
+    record_platform(
+        session,
+        actor=None,
+        actor_label="cli",
+        action="operator.created",
+        target_type="operator",
+        target_id=op.id,
+    )
     return op.id
