@@ -7,17 +7,22 @@ problem at once, then ``raise_if_any()`` raises one FieldErrors.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from prm_saas.i18n import LOCALES
 from tenants.errors import FieldErrors
 from tenants.resolution import RESERVED_SLUGS, SLUG_MAX, SLUG_MIN, SLUG_RE
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-CN_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-E164_RE = re.compile(r"^\+[1-9]\d{7,14}$")
+# No whitespace and no control characters (PostgreSQL refuses NUL in text; CR/LF
+# in an address would be a header injection).
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[A-Za-z]{2,}$")
+# [0-9], not \d: \d also matches full-width and other scripts' digits.
+CN_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+E164_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 PASSWORD_MIN = 8
 # The most common passwords that pass the letters+digits rule (from public breach
@@ -50,7 +55,21 @@ COMMON_PASSWORDS = frozenset(
         "letmein1",
     }
 )
-_TIMEZONES = frozenset(zoneinfo.available_timezones())
+# The IANA zones, without the host's own "localtime", the placeholder "Factory"
+# and the posix/ right/ copies some systems carry: a tenant's zone must mean the
+# same on every server.
+_TIMEZONES = frozenset(
+    tz
+    for tz in zoneinfo.available_timezones()
+    if tz not in {"localtime", "Factory", "posixrules"} and not tz.startswith(("posix/", "right/"))
+)
+# Birth dates further back than this are typing mistakes.
+MAX_AGE_YEARS = 150
+
+
+def strip_controls(value: str, *, keep: str = "") -> str:
+    """``value`` without control characters (NUL, escape, ...), except those in ``keep``."""
+    return "".join(ch for ch in value if ch in keep or unicodedata.category(ch) != "Cc")
 
 
 def normalize_email(value: str) -> str:
@@ -61,11 +80,15 @@ def normalize_email(value: str) -> str:
 def normalize_phone(value: str) -> str | None:
     """E.164 form of a phone number, or None if it is not one.
 
-    Chinese mobile numbers may be typed without +86 and with spaces or dashes.
+    Chinese mobile numbers may be typed without +86 (or as 86... / 0086...), with
+    spaces, dashes or brackets, and in full-width digits (a Chinese input method
+    in full-width mode types those).
     """
-    raw = re.sub(r"[\s\-()]", "", value or "")
+    raw = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or ""))
     if raw.startswith("0086"):
         raw = "+86" + raw[4:]
+    elif raw.startswith("86") and CN_MOBILE_RE.match(raw[2:]):
+        raw = "+" + raw
     if CN_MOBILE_RE.match(raw):
         return "+86" + raw
     if raw.startswith("+86") and not CN_MOBILE_RE.match(raw[3:]):
@@ -99,8 +122,8 @@ class Checker:
             raise FieldErrors(self.errors)
 
     def text(self, field: str, value: str | None, *, max_len: int, required: bool = True) -> str:
-        """A trimmed text value."""
-        v = (value or "").strip()
+        """A trimmed text value, without control characters (line breaks and tabs stay)."""
+        v = strip_controls((value or "").replace("\r\n", "\n"), keep="\n\t").strip()
         if required and not v:
             self.fail(field, "field.required")
         elif len(v) > max_len:
@@ -195,17 +218,22 @@ class Checker:
         required: bool = True,
         allow_http_localhost: bool = False,
     ) -> str:
-        """An https URL (http only for localhost when allowed, e.g. a test IdP)."""
+        """An https URL with a host (http only for localhost when allowed, e.g. a test IdP)."""
         v = (value or "").strip()
         if not v:
             if required:
                 self.fail(field, "field.required")
             return ""
-        ok = v.startswith("https://") or (
-            allow_http_localhost
-            and re.match(r"^http://(localhost|127\.0\.0\.1)(:\d+)?(/|$)", v) is not None
+        try:
+            parts = urlsplit(v)
+            scheme, host = parts.scheme, parts.hostname or ""
+        except ValueError:
+            scheme, host = "", ""
+        local_http = allow_http_localhost and (
+            re.match(r"^http://(localhost|127\.0\.0\.1)(:[0-9]+)?(/|$)", v) is not None
         )
-        if not ok or len(v) > 500 or any(c.isspace() for c in v):
+        ok = bool(host) and (scheme == "https" or local_http)
+        if not ok or len(v) > 500 or any(c.isspace() or unicodedata.category(c) == "Cc" for c in v):
             self.fail(field, "field.url_invalid")
         return v
 
@@ -217,7 +245,7 @@ class Checker:
         return v
 
     def birth_date(self, field: str, value: str | None, today: date) -> date | None:
-        """An optional date of birth, not in the future."""
+        """An optional date of birth, not in the future nor implausibly long ago."""
         v = (value or "").strip()
         if not v:
             return None
@@ -228,5 +256,8 @@ class Checker:
             return None
         if d > today:
             self.fail(field, "field.birth_date_future")
+            return None
+        if d.year < today.year - MAX_AGE_YEARS:
+            self.fail(field, "field.date_invalid")
             return None
         return d
