@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from prm_saas.accounts.authz import Principal
@@ -32,8 +33,9 @@ from prm_saas.accounts.models import (
     UserSession,
 )
 from prm_saas.audit.services import record, record_platform
-from prm_saas.validation import normalize_email, normalize_phone
+from prm_saas.validation import normalize_email, normalize_phone, strip_controls
 from tenants.db import TenantSession
+from tenants.models import Tenant
 from tenants.types import utcnow
 
 
@@ -82,10 +84,27 @@ class LoginOutcome:
 # --- throttling -------------------------------------------------------------------
 
 
+def clean_identifier(identifier: str) -> str:
+    """A typed sign-in identifier without control characters, at most 254 long.
+
+    Hostile clients send NUL bytes, which PostgreSQL refuses in text (the query,
+    the throttle row and the audit row would fail with a 500).
+    """
+    return strip_controls(identifier or "").strip()[:254]
+
+
 def throttle_key(tenant_id: int | None, kind: PrincipalKind, identifier: str) -> str:
-    """The throttle row key for an identifier on a login form."""
+    """The throttle row key for an identifier on a login form.
+
+    The identifier is keyed in its canonical form (E.164 phone, lower-case
+    email), the form the account is looked up by: otherwise "13800000001",
+    "+86 138 0000 0001" and "138-0000-0001" would each get their own five tries
+    at the same account.
+    """
     scope = "op" if tenant_id is None else f"t{tenant_id}"
-    return f"{scope}:{kind}:{identifier.strip().lower()}"[:300]
+    ident = clean_identifier(identifier)
+    phone = normalize_phone(ident) if "@" not in ident else None
+    return f"{scope}:{kind}:{phone or normalize_email(ident)}"[:300]
 
 
 def _locked_minutes(session: TenantSession, key: str, now: datetime) -> int:
@@ -101,6 +120,16 @@ def _record_failure(session: TenantSession, key: str, now: datetime) -> None:
     ).first()
     if row is None:
         row = LoginThrottle(key=key, failures=0, last_failure_at=now)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            # A concurrent failure for the same identifier created the row first
+            # (the key is unique): count this failure on top of it.
+            row = session.exec(
+                select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+            ).one()
     if now - row.last_failure_at > FAILURE_WINDOW and not (
         row.locked_until and row.locked_until > now - FAILURE_WINDOW
     ):
@@ -117,6 +146,13 @@ def _clear_failures(session: TenantSession, key: str) -> None:
     row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
     if row is not None:
         session.delete(row)
+
+
+def _tenant_read_only(session: TenantSession) -> bool:
+    if session.tenant_id is None:
+        return False
+    tenant = session.get(Tenant, session.tenant_id)
+    return bool(tenant and tenant.read_only)
 
 
 # --- principals ---------------------------------------------------------------------
@@ -217,6 +253,7 @@ def _login(
 ) -> LoginOutcome:
     now = utcnow()
     tid = session.tenant_id
+    identifier = clean_identifier(identifier)
     key = throttle_key(tid, kind, identifier)
     audit = record_platform if kind == PrincipalKind.OPERATOR else record
     minutes = _locked_minutes(session, key, now)
@@ -265,10 +302,13 @@ def _login(
         return LoginOutcome(error_key="auth.disabled")
 
     _clear_failures(session, key)
-    if account.password_hash and needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    account.last_login_at = now
-    session.add(account)
+    # A suspended tenant is read-only, but its people still sign in (to read, to
+    # export): the account row is left alone there (no rehash, no last-login time).
+    if not _tenant_read_only(session):
+        if account.password_hash and needs_rehash(account.password_hash):
+            account.password_hash = hash_password(password)
+        account.last_login_at = now
+        session.add(account)
     principal = (
         patient_principal(account)
         if isinstance(account, Patient)
@@ -352,7 +392,15 @@ def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) 
                 UserSession.token_hash == digest, UserSession.principal_kind == kind
             )
         ).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    policy = SESSION_POLICIES[kind]
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.expires_at <= now
+        # The absolute limit holds even for a session whose expiry was set under a
+        # longer policy.
+        or row.created_at + policy.absolute <= now
+    ):
         return None
     account: StaffMember | Patient | Operator | None
     if kind == PrincipalKind.OPERATOR:
@@ -366,7 +414,6 @@ def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) 
     if account is None or account.status != AccountStatus.ACTIVE:
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
-        policy = SESSION_POLICIES[kind]
         row.last_seen_at = now
         row.expires_at = min(now + policy.idle, row.created_at + policy.absolute)
         session.add(row)
@@ -419,5 +466,5 @@ def revoke_all_sessions(session: TenantSession, *, kind: PrincipalKind, principa
     )
     if model is UserSession:
         stmt = stmt.where(col(UserSession.principal_kind) == kind)
-    result = session.exec(stmt.values(revoked_at=now))  # type: ignore[call-overload]
+    result = session.exec(stmt.values(revoked_at=now))
     return int(result.rowcount or 0)
