@@ -148,7 +148,8 @@ def _clear_failures(session: TenantSession, key: str) -> None:
         session.delete(row)
 
 
-def _tenant_read_only(session: TenantSession) -> bool:
+def tenant_read_only(session: TenantSession) -> bool:
+    """Whether the session's tenant is suspended (its data may be read, not changed)."""
     if session.tenant_id is None:
         return False
     tenant = session.get(Tenant, session.tenant_id)
@@ -304,7 +305,7 @@ def _login(
     _clear_failures(session, key)
     # A suspended tenant is read-only, but its people still sign in (to read, to
     # export): the account row is left alone there (no rehash, no last-login time).
-    if not _tenant_read_only(session):
+    if not tenant_read_only(session):
         if account.password_hash and needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
         account.last_login_at = now

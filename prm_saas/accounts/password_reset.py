@@ -7,11 +7,18 @@ everywhere. Failed tries are returned, not raised, so their count is committed.
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
 from sqlmodel import col, func, select, update
 
-from prm_saas.accounts.auth import find_patient, find_staff, revoke_all_sessions
+from prm_saas.accounts.auth import (
+    clean_identifier,
+    find_patient,
+    find_staff,
+    revoke_all_sessions,
+    tenant_read_only,
+)
 from prm_saas.accounts.credentials import code_digest, hash_password, new_code
 from prm_saas.accounts.models import (
     AccountStatus,
@@ -23,8 +30,9 @@ from prm_saas.accounts.models import (
 from prm_saas.audit.services import record
 from prm_saas.i18n import translate
 from prm_saas.messaging.mail import send_email, send_sms
-from prm_saas.validation import Checker
+from prm_saas.validation import Checker, normalize_email, normalize_phone
 from tenants.db import TenantSession
+from tenants.errors import TenantReadOnly
 from tenants.models import Tenant
 from tenants.types import utcnow
 
@@ -45,7 +53,14 @@ def _account(
 
 
 def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str = "") -> None:
-    """Send a reset code to the account's email or phone, if the account exists."""
+    """Send a reset code to the account's email or phone, if the account exists.
+
+    Raises TenantReadOnly in a suspended tenant (the new password could not be
+    stored, so no code is sent), MailFailed when the code cannot be emailed.
+    """
+    if tenant_read_only(session):
+        raise TenantReadOnly()
+    identifier = clean_identifier(identifier)
     try:
         pkind = PrincipalKind(kind)
     except ValueError:
@@ -84,7 +99,7 @@ def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str
         return
     # Older codes stop working when a new one is sent.
     session.exec(
-        update(PasswordResetCode)  # type: ignore[call-overload]
+        update(PasswordResetCode)
         .where(
             col(PasswordResetCode.principal_kind) == pkind,
             col(PasswordResetCode.principal_id) == account.id,
@@ -136,17 +151,28 @@ def reset_password(
     password_confirm: str,
     ip: str = "",
 ) -> dict[str, tuple[str, dict[str, object]]]:
-    """Set a new password with a valid code. Returns field errors ({} on success)."""
+    """Set a new password with a valid code. Returns field errors ({} on success).
+
+    Raises TenantReadOnly in a suspended tenant.
+    """
+    if tenant_read_only(session):
+        raise TenantReadOnly()
+    identifier = clean_identifier(identifier)
     c = Checker()
     try:
         pkind = PrincipalKind(kind)
     except ValueError:
         pkind = None
     account = _account(session, pkind, identifier) if pkind else None
+    # The personal-data check uses what was typed, not the account found: checked
+    # against the account, its answer would tell whether the account exists.
     c.password(
         "password",
         password,
-        personal=(getattr(account, "phone", None), getattr(account, "email", None)),
+        personal=(
+            normalize_phone(identifier) if "@" not in identifier else None,
+            normalize_email(identifier) if "@" in identifier else None,
+        ),
     )
     if password != password_confirm:
         c.fail("password_confirm", "field.password_mismatch")
@@ -166,10 +192,15 @@ def reset_password(
             .order_by(col(PasswordResetCode.id).desc())
             .with_for_update()
         ).first()
-    if row is None or account is None or row.attempts >= MAX_TRIES:
+    if (
+        row is None
+        or account is None
+        or account.status != AccountStatus.ACTIVE
+        or row.attempts >= MAX_TRIES
+    ):
         return {"code": ("field.code_invalid", {})}
     scope = f"{account.tenant_id}:{pkind}:{account.id}"
-    if code_digest((code or "").strip(), scope=scope) != row.code_hash:
+    if not hmac.compare_digest(code_digest((code or "").strip(), scope=scope), row.code_hash):
         row.attempts += 1
         session.add(row)
         record(
@@ -187,7 +218,8 @@ def reset_password(
     account.password_hash = hash_password(password)
     account.updated_at = now
     session.add(account)
-    assert account.id is not None and pkind is not None
+    assert account.id is not None
+    assert pkind is not None
     revoke_all_sessions(session, kind=pkind, principal_id=account.id)
     record(
         session,
