@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import case, col, select
 
 from prm_saas.accounts.auth import open_session, revoke_all_sessions, staff_principal
 from prm_saas.accounts.authz import ROLE_PERMISSIONS, Permission, Principal, require_staff
@@ -36,7 +36,11 @@ INVITE_TTL = timedelta(days=7)
 def list_staff(*, session: TenantSession, actor: Principal) -> list[StaffMemberPublic]:
     """All staff of the tenant, admins first, then by name."""
     require_staff(session, actor, Permission.STAFF_MANAGE)
-    rows = session.exec(select(StaffMember).order_by(col(StaffMember.role), col(StaffMember.name)))
+    # Not ORDER BY role: "staff" sorts before "tenant_admin".
+    admins_first = case((col(StaffMember.role) == StaffRole.TENANT_ADMIN, 0), else_=1)
+    rows = session.exec(
+        select(StaffMember).order_by(admins_first, col(StaffMember.name), col(StaffMember.id))
+    )
     return [StaffMemberPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -58,7 +62,12 @@ def _send_invite(session: TenantSession, member: StaffMember, token: str, invite
 def create_invitation(
     session: TenantSession, *, email: str, name: str, role: StaffRole, inviter: str
 ) -> StaffMember:
-    """Insert an invited staff member and email the invitation (shared by onboarding)."""
+    """Insert an invited staff member and email the invitation (shared by onboarding).
+
+    The row and the mail succeed or fail together: if the mail cannot be sent
+    (MailFailed), the row is gone again even when the caller goes on with its
+    transaction.
+    """
     token = new_token()
     now = utcnow()
     member = StaffMember(
@@ -75,9 +84,9 @@ def create_invitation(
         with session.begin_nested():
             session.add(member)
             session.flush()
+            _send_invite(session, member, token, inviter)
     except IntegrityError:
         raise FieldErrors.single("email", "field.email_taken_staff") from None
-    _send_invite(session, member, token, inviter)
     return member
 
 
@@ -121,10 +130,14 @@ def resend_invitation(
     if member.status != AccountStatus.INVITED:
         raise NotFound()
     token = new_token()
-    member.invite_token_hash = token_digest(token)
-    member.invite_expires_at = utcnow() + INVITE_TTL
-    session.add(member)
-    _send_invite(session, member, token, actor.name)
+    # Store the new link first (a suspended tenant refuses here, before any mail
+    # goes out); if the mail fails, the old link stays the valid one.
+    with session.begin_nested():
+        member.invite_token_hash = token_digest(token)
+        member.invite_expires_at = utcnow() + INVITE_TTL
+        session.add(member)
+        session.flush()
+        _send_invite(session, member, token, actor.name)
     record(
         session,
         actor=actor,
@@ -206,15 +219,19 @@ def accept_invitation(
 
 
 def _other_active_admins(session: TenantSession, member_id: int) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(StaffMember)
+    # Lock every active admin row, the target's too: two admins disabling or
+    # demoting each other at the same moment then queue up, and the second one
+    # sees the first one's change (and is refused) instead of both succeeding
+    # and leaving the tenant with no admin.
+    ids = session.exec(
+        select(StaffMember.id)
         .where(
             StaffMember.role == StaffRole.TENANT_ADMIN,
             StaffMember.status == AccountStatus.ACTIVE,
-            StaffMember.id != member_id,
         )
-    ).one()
+        .with_for_update()
+    ).all()
+    return sum(1 for i in ids if i != member_id)
 
 
 def _managed_member(session: TenantSession, actor: Principal, staff_id: int) -> StaffMember:
@@ -262,13 +279,15 @@ def set_staff_enabled(
 ) -> StaffMemberPublic:
     """Disable a staff member (signing them out everywhere) or enable them again."""
     member = _managed_member(session, actor, staff_id)
+    if enabled == (member.status != AccountStatus.DISABLED):
+        # Already so: nothing to change, nothing to audit.
+        return StaffMemberPublic.model_validate(member, from_attributes=True)
     if enabled:
-        if member.status == AccountStatus.DISABLED:
-            member.status = (
-                AccountStatus.ACTIVE
-                if member.password_hash or member.sso_subject
-                else AccountStatus.INVITED
-            )
+        member.status = (
+            AccountStatus.ACTIVE
+            if member.password_hash or member.sso_subject
+            else AccountStatus.INVITED
+        )
     else:
         if (
             member.role == StaffRole.TENANT_ADMIN
