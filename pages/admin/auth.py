@@ -198,6 +198,7 @@ def staff_login() -> rx.Component:
             s.sso,
             rx.vstack(
                 rx.text(t("login.or"), size="1", color_scheme="gray"),
+                # Document navigation: the SSO route is served by the backend, not the SPA.
                 rx.link(
                     rx.button(
                         rx.icon("key-round", size=16),
@@ -205,10 +206,12 @@ def staff_login() -> rx.Component:
                         variant="outline",
                         width="100%",
                         size="3",
+                        type="button",
                     ),
                     href=s.sso_href,
                     id="sso-login",
                     width="100%",
+                    reload_document=True,
                 ),
                 width="100%",
                 align="center",

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install, migrate, load the demo data and serve the app in production mode at
+# http://localhost:3000 on the embedded defaults: SQLite, and a Celery worker with
+# beat on the kombu SQLAlchemy broker. No external server is needed.
+#
+# Environment (all optional): DATABASE_URL, REDIS_URL, PRM_SECRET_KEY, SMTP_HOST...
+# (see README "Production"). PRM_PORT changes the port (default 3000).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+scripts/bootstrap.sh
+export PATH="$ROOT/.venv/bin:$PATH"
+export REFLEX_USE_NPM=1
+PORT="${PRM_PORT:-3000}"
+export PRM_PUBLIC_URL="${PRM_PUBLIC_URL:-http://localhost:$PORT}"
+mkdir -p var
+
+python -m prm_saas.cli migrate
+python -m prm_saas.cli demo
+
+# The worker (with embedded beat) runs beside the web app and stops with it.
+scripts/celery.sh >var/celery.log 2>&1 &
+CELERY_PID=$!
+trap 'kill "$CELERY_PID" 2>/dev/null || true' EXIT INT TERM
+echo "run.sh: Celery worker + beat started (log: var/celery.log)"
+
+reflex run --env prod --single-port --frontend-port "$PORT" --backend-port "$PORT"
