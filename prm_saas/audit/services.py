@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, func, select
 
@@ -15,7 +16,7 @@ from prm_saas.accounts.authz import (
     require_operator,
     require_staff,
 )
-from prm_saas.audit.models import AuditEvent, AuditFields, PlatformAuditEvent
+from prm_saas.audit.models import AuditEvent, PlatformAuditEvent
 from tenants.db import TenantSession
 
 
@@ -103,30 +104,40 @@ class AuditPage:
 
 
 PAGE_SIZE = 50
+# Page numbers come from clients; past this the OFFSET would overflow the database's integers.
+MAX_PAGE = 1_000_000
 
 
 def _page(
-    session: TenantSession, model: type[AuditFields], action_prefix: str, page: int
+    session: TenantSession,
+    model: type[AuditEvent] | type[PlatformAuditEvent],
+    action_prefix: str,
+    page: int,
 ) -> AuditPage:
     q = select(model)
     count_q = select(func.count()).select_from(model)
     if action_prefix:
-        cond = col(model.action).startswith(action_prefix)
+        # autoescape: "_" and "%" in the prefix are plain characters, not LIKE
+        # wildcards ("staff.invite_" must not match "staff.invited").
+        cond = col(model.action).startswith(action_prefix, autoescape=True)
         q, count_q = q.where(cond), count_q.where(cond)
     total = session.exec(count_q).one()
-    page = max(page, 0)
-    rows = session.exec(
-        q.order_by(col(model.at).desc(), col(model.id).desc())  # type: ignore[attr-defined]
-        .offset(page * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
+    page = min(max(page, 0), MAX_PAGE)
+    rows = cast(
+        "Sequence[AuditEvent | PlatformAuditEvent]",
+        session.exec(
+            q.order_by(col(model.at).desc(), col(model.id).desc())
+            .offset(page * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        ).all(),
+    )
     return AuditPage(
         rows=[
             AuditRow(
-                id=r.id,
+                id=r.id or 0,
                 at=r.at,
                 actor_kind=r.actor_kind,
-                actor_label=r.actor_label,  # type: ignore[attr-defined]
+                actor_label=r.actor_label,
                 action=r.action,
                 target=f"{r.target_type}:{r.target_id}" if r.target_type else "",
                 ip=r.ip,
