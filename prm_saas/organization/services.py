@@ -8,11 +8,12 @@ from typing import Any
 from sqlmodel import select
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
-from prm_saas.accounts.credentials import encrypt_secret
+from prm_saas.accounts.credentials import decrypt_secret, encrypt_secret
 from prm_saas.accounts.models import TenantSsoConfig
 from prm_saas.audit.services import record
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
+from tenants.errors import TenantReadOnly
 from tenants.models import Locale, Tenant
 from tenants.resolution import invalidate_tenant_cache
 from tenants.types import utcnow
@@ -39,6 +40,16 @@ class TenantSettingsView:
 def _tenant(session: TenantSession) -> Tenant:
     t = session.get(Tenant, session.tenant_id)
     assert t is not None
+    return t
+
+
+def _writable_tenant(session: TenantSession) -> Tenant:
+    # The tenant row is platform data, so the session factory's read-only check
+    # (which covers tenant-owned rows) does not guard it: a suspended tenant
+    # could otherwise still rename and rebrand itself.
+    t = _tenant(session)
+    if t.read_only:
+        raise TenantReadOnly()
     return t
 
 
@@ -113,6 +124,7 @@ def update_branding(
 ) -> None:
     """Change the tenant's display name, logo and primary color."""
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
+    tenant = _writable_tenant(session)
     c = Checker()
     clean = {
         "name": c.text("name", name, max_len=120),
@@ -120,7 +132,7 @@ def update_branding(
         "primary_color": c.color("primary_color", primary_color),
     }
     c.raise_if_any()
-    _apply(session, actor, _tenant(session), clean, "tenant.branding_changed", ip)
+    _apply(session, actor, tenant, clean, "tenant.branding_changed", ip)
 
 
 def update_regional(
@@ -133,6 +145,7 @@ def update_regional(
 ) -> None:
     """Change the tenant's time zone and default language."""
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
+    tenant = _writable_tenant(session)
     c = Checker()
     clean = {
         "timezone": c.timezone("timezone", timezone),
@@ -140,7 +153,7 @@ def update_regional(
     }
     c.raise_if_any()
     clean["default_locale"] = Locale(clean["default_locale"])
-    _apply(session, actor, _tenant(session), clean, "tenant.regional_changed", ip)
+    _apply(session, actor, tenant, clean, "tenant.regional_changed", ip)
 
 
 def update_sso(
@@ -155,6 +168,7 @@ def update_sso(
 ) -> None:
     """Set the tenant's OpenID Connect provider. An empty secret keeps the stored one."""
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
+    _writable_tenant(session)
     c = Checker()
     required = bool(enabled)
     clean_issuer = c.url("sso_issuer", issuer, required=required, allow_http_localhost=True)
@@ -170,7 +184,9 @@ def update_sso(
         "issuer": clean_issuer.rstrip("/"),
         "client_id": clean_client,
     }
-    if client_secret:
+    # Encryption is randomized, so the same secret sent again (the form keeps it)
+    # must be compared in clear, or every save would log a secret change.
+    if client_secret and client_secret != decrypt_secret(row.client_secret_enc):
         changes["client_secret_enc"] = encrypt_secret(client_secret)
     if row.id is None:
         session.add(row)
@@ -210,9 +226,7 @@ def tenant_overview(*, session: TenantSession, actor: Principal) -> TenantOvervi
     require_staff(session, actor)
     patients = session.exec(select(func.count()).select_from(Patient)).one()
     by_status = dict(
-        session.exec(
-            select(StaffMember.status, func.count()).group_by(StaffMember.status)  # type: ignore[arg-type]
-        ).all()
+        session.exec(select(StaffMember.status, func.count()).group_by(StaffMember.status)).all()
     )
     return TenantOverview(
         patients=patients,
