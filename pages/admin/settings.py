@@ -21,6 +21,7 @@ from prm_saas.organization.services import (
     update_sso,
 )
 from prm_saas.settings import get_settings
+from tenants.resolution import tenant_base_url
 
 # The zones clinics in our markets use, first; every IANA zone is accepted.
 COMMON_ZONES = [
@@ -67,7 +68,9 @@ class SettingsState(FormMixin, AppState):
             self.slug, self.kind = view.slug, view.kind
             self.sso_enabled, self.sso_issuer = view.sso_enabled, view.sso_issuer
             self.sso_client_id, self.sso_has_secret = view.sso_client_id, view.sso_has_secret
-            self.redirect_uri = f"{get_settings().public_url}/api/sso/{view.slug}/callback"
+            base = tenant_base_url(self._tenant(), public_url=get_settings().public_url)
+            origin = base.removesuffix(f"/t/{view.slug}")
+            self.redirect_uri = f"{origin}/api/sso/{view.slug}/callback"
             self.form_key += 1
         return ev
 

@@ -46,9 +46,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(autouse=True)
-def clean_db(database: str) -> Iterator[None]:
+def clean_db(database: str) -> None:
     """Browser tests share one world for the session: no wipe between tests."""
-    yield
+    return
 
 
 @pytest.fixture(scope="session")
