@@ -53,9 +53,13 @@ def list_tenants(*, session: TenantSession, actor: Principal, query: str = "") -
     """All tenants, newest first, optionally filtered by name or slug."""
     require_operator(actor)
     q = select(Tenant).order_by(col(Tenant.created_at).desc(), col(Tenant.id).desc())
-    if query.strip():
-        like = f"%{query.strip()}%"
-        q = q.where(col(Tenant.name).ilike(like) | col(Tenant.slug).ilike(like))
+    text = query.strip()
+    if text:
+        # autoescape: "%" and "_" typed into the search box are plain characters.
+        q = q.where(
+            col(Tenant.name).icontains(text, autoescape=True)
+            | col(Tenant.slug).icontains(text, autoescape=True)
+        )
     return [_row(t) for t in session.exec(q)]
 
 
@@ -177,7 +181,9 @@ def set_tenant_status(
     c = Checker()
     new_status = c.choice("status", status, [s.value for s in TenantStatus])
     c.raise_if_any()
-    tenant = session.get(Tenant, tenant_id) if isinstance(tenant_id, int) else None
+    # bool is an int too: a client sending `true` must not reach tenant 1.
+    valid_id = isinstance(tenant_id, int) and not isinstance(tenant_id, bool)
+    tenant = session.get(Tenant, tenant_id) if valid_id else None
     if tenant is None:
         raise NotFound()
     old = str(tenant.status)
