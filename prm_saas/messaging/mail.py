@@ -25,7 +25,9 @@ def send_email(*, to: str, subject: str, body: str) -> str:
     msg = EmailMessage()
     msg["From"] = s.mail_from
     msg["To"] = to
-    msg["Subject"] = subject
+    # One line: a line break (e.g. from a tenant name) would be refused by the
+    # email package with a ValueError, or worse, start a new header.
+    msg["Subject"] = " ".join(subject.split())
     msg["Message-ID"] = make_msgid(domain="prm.localhost")
     msg.set_content(body)
     if not s.smtp_host:
