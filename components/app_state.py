@@ -138,7 +138,7 @@ class AppState(rx.State):
             else (f"{self.base_path}/login")
         )
 
-    def _to_login(self, kind: PrincipalKind) -> rx.event.EventSpec:
+    def _to_login(self, kind: PrincipalKind) -> Any:
         here = self.router.url.path or "/"
         query = self.router.url.query
         nxt = here + (f"?{query}" if query else "")

@@ -15,9 +15,9 @@ def t(key: str, **params: Any) -> rx.Var[str]:
     zh, en = MESSAGES.get(key, (key, key))
     if params:
         zh, en = zh.format(**params), en.format(**params)
-    return rx.cond(AppState.lang == "en", en, zh)  # type: ignore[return-value]
+    return rx.cond(AppState.lang == "en", en, zh)
 
 
-def t_var(prefix: str, value: rx.Var[str], keys: list[str]) -> rx.Component | rx.Var:
+def t_var(prefix: str, value: Any, keys: list[str]) -> rx.Component | rx.Var:
     """Translate an enum value held in a Var (e.g. a role): ``prefix.value``."""
     return rx.match(value, *[(k, t(f"{prefix}.{k}")) for k in keys], value)

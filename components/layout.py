@@ -75,7 +75,7 @@ def brand(size: str = "4") -> rx.Component:
                 width="12px", height="28px", border_radius="3px", background=AppState.tenant_color
             ),
         ),
-        rx.heading(AppState.tenant_name, size=size, id="tenant-name"),  # type: ignore[arg-type]
+        rx.heading(AppState.tenant_name, size=size, id="tenant-name"),
         align="center",
         spacing="2",
     )

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         from prm_saas.demo import load_demo
 
         made = load_demo()
-        print("demo data:", ", ".join(made) if made else "already loaded")  # noqa: T201
+        print("demo data:", ", ".join(made) if made else "already loaded")
     elif args.cmd == "create-operator":
         from prm_saas.platform.services import create_operator
         from tenants.db import platform_session
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 create_operator(session=s, email=args.email, name=args.name, password=password)
         except FieldErrors as exc:
             for field, (key, _params) in exc.errors.items():
-                print(f"{field}: {key}", file=sys.stderr)  # noqa: T201
+                print(f"{field}: {key}", file=sys.stderr)
             return 2
     return 0
 

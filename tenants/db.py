@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.orm import Session as SASession
 from sqlalchemy.orm.session import SessionTransaction
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from tenants.context import current_tenant_id, tenant_context
 from tenants.errors import (
@@ -168,7 +168,7 @@ def _guard_writes(session: SASession, _ctx: Any, _instances: Any) -> None:
                 touched.append(obj)
     if any(not type(o).writable_when_suspended for o in touched) and tid is not None:
         status = session.execute(
-            sa.select(Tenant.status).where(Tenant.id == tid)
+            sa.select(col(Tenant.status)).where(col(Tenant.id) == tid)
         ).scalar_one_or_none()
         if status == TenantStatus.SUSPENDED:
             raise TenantReadOnly()

@@ -20,7 +20,7 @@ def ts_field(**kw: object) -> datetime:
         kw["default_factory"] = utcnow
     elif nullable:
         kw["default"] = None
-    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)  # type: ignore[no-any-return, call-overload]
+    return Field(sa_type=UTCDateTime, nullable=nullable, **kw)  # type: ignore[call-overload]
 
 
 class TenantKind(enum.StrEnum):

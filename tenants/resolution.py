@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from tenants.db import platform_session
 from tenants.models import Tenant, TenantDomain, TenantStatus
@@ -100,7 +100,8 @@ def _load(kind: str, key: str) -> TenantInfo | None:
             row = s.exec(select(Tenant).where(Tenant.slug == key)).first()
         else:
             row = s.exec(
-                select(Tenant).join(TenantDomain, TenantDomain.serves_tenant_id == Tenant.id)
+                select(Tenant)
+                .join(TenantDomain, col(TenantDomain.serves_tenant_id) == col(Tenant.id))
                 .where(TenantDomain.host == key)
             ).first()
         info = TenantInfo.of(row) if row else None

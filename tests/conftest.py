@@ -85,7 +85,7 @@ def _wipe() -> None:
             ))
         else:
             for t in tables:
-                conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608
+                conn.execute(sa.text(f'DELETE FROM "{t}"'))
     eng.dispose()
 
 

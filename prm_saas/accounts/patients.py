@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -59,9 +60,9 @@ def register_patient(
         c.fail("password_confirm", "field.password_mismatch")
     clean_sex = c.choice("sex", sex or "unknown", [s.value for s in Sex])
     dob = c.birth_date("birth_date", birth_date, today)
-    if clean_phone and session.exec(select(Patient.id).where(Patient.phone == clean_phone)).first():
+    if clean_phone and _taken(session, Patient.phone, clean_phone):
         c.fail("phone", "field.phone_taken")
-    if clean_email and session.exec(select(Patient.id).where(Patient.email == clean_email)).first():
+    if clean_email and _taken(session, Patient.email, clean_email):
         c.fail("email", "field.email_taken")
     c.raise_if_any()
 
@@ -83,11 +84,17 @@ def register_patient(
             session.add(patient)
             session.flush()
     except IntegrityError:
-        # A concurrent registration took the phone or email between check and insert.
-        raise FieldErrors.single(
-            "phone" if clean_phone else "email",
-            "field.phone_taken" if clean_phone else "field.email_taken",
-        ) from None
+        # A concurrent registration took the phone or email between check and
+        # insert; look again (it is committed now) to say which.
+        errors: dict[str, tuple[str, dict[str, Any]]] = {}
+        if clean_phone and _taken(session, Patient.phone, clean_phone):
+            errors["phone"] = ("field.phone_taken", {})
+        if clean_email and _taken(session, Patient.email, clean_email):
+            errors["email"] = ("field.email_taken", {})
+        if not errors:
+            field = "phone" if clean_phone else "email"
+            errors[field] = (f"field.{field}_taken", {})
+        raise FieldErrors(errors) from None
     principal = patient_principal(patient)
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     record(
@@ -99,6 +106,10 @@ def register_patient(
         ip=ip,
     )
     return Registration(principal=principal, token=token)
+
+
+def _taken(session: TenantSession, column: Any, value: str) -> bool:
+    return session.exec(select(Patient.id).where(column == value)).first() is not None
 
 
 def my_profile(*, session: TenantSession, actor: Principal) -> PatientPublic:

@@ -17,7 +17,7 @@ def database_ok() -> bool:
         with get_engine().connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception:
         return False
 
 

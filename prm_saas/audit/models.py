@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from sqlmodel import Field, SQLModel
+
 from tenants.models import TenantScoped, ts_field
 
 
