@@ -91,9 +91,10 @@ def register_patient(
             errors["phone"] = ("field.phone_taken", {})
         if clean_email and _taken(session, Patient.email, clean_email):
             errors["email"] = ("field.email_taken", {})
-        if not errors:
-            field = "phone" if clean_phone else "email"
-            errors[field] = (f"field.{field}_taken", {})
+        if not errors and clean_phone:
+            errors["phone"] = ("field.phone_taken", {})
+        elif not errors:
+            errors["email"] = ("field.email_taken", {})
         raise FieldErrors(errors) from None
     principal = patient_principal(patient)
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
