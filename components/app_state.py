@@ -9,6 +9,7 @@ server works with stay in ``_``-vars.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ import reflex as rx
 from prm_saas.accounts.auth import SESSION_POLICIES, logout, resolve_session
 from prm_saas.accounts.authz import Permission, Principal
 from prm_saas.accounts.models import PrincipalKind
+from prm_saas.accounts.patients import set_my_locale
+from prm_saas.accounts.staff import set_my_staff_locale
 from prm_saas.i18n import LOCALES, translate
 from tenants.db import TenantSession, platform_session, tenant_session
 from tenants.errors import DomainError, FieldErrors, NotFound
@@ -33,6 +36,10 @@ _COOKIE_BY_KIND = {
 }
 
 
+# Cookies only over https in production (the proxy terminates TLS).
+_SECURE = os.environ.get("PRM_ENV") == "production"
+
+
 def _max_age(kind: PrincipalKind) -> int:
     return int(SESSION_POLICIES[kind].absolute.total_seconds())
 
@@ -45,10 +52,20 @@ class AppState(rx.State):
     """Tenant, principal and language of the current browser tab."""
 
     # Client storage. Tokens are opaque random strings; the server keeps only hashes.
-    lang_pref: str = rx.Cookie("", name="prm_lang", max_age=365 * 24 * 3600)
-    staff_token: str = rx.Cookie("", name="prm_staff", max_age=_max_age(PrincipalKind.STAFF))
-    patient_token: str = rx.Cookie("", name="prm_patient", max_age=_max_age(PrincipalKind.PATIENT))
-    operator_token: str = rx.Cookie("", name="prm_op", max_age=_max_age(PrincipalKind.OPERATOR))
+    lang_pref: str = rx.Cookie("", name="prm_lang", max_age=365 * 24 * 3600, secure=_SECURE)
+    staff_token: str = rx.Cookie(
+        "", name="prm_staff", max_age=_max_age(PrincipalKind.STAFF), secure=_SECURE
+    )
+    patient_token: str = rx.Cookie(
+        "", name="prm_patient", max_age=_max_age(PrincipalKind.PATIENT), secure=_SECURE
+    )
+    operator_token: str = rx.Cookie(
+        "",
+        name="prm_op",
+        max_age=_max_age(PrincipalKind.OPERATOR),
+        secure=_SECURE,
+        same_site="strict",
+    )
 
     # What the layouts show.
     page_status: str = "loading"  # loading | ok | not_found
@@ -219,9 +236,18 @@ class AppState(rx.State):
 
     @rx.event
     def set_lang(self, lang: str) -> None:
-        """Switch the UI language (remembered in a cookie)."""
-        if lang in LOCALES:
-            self.lang_pref = lang
+        """Switch the UI language: remembered in a cookie and, for a signed-in
+        patient or staff member, on their account (so other devices follow)."""
+        if lang not in LOCALES:
+            return
+        self.lang_pref = lang
+        path = self.router.url.path or ""
+        kind = PrincipalKind.STAFF if "/admin" in path else PrincipalKind.PATIENT
+        if path.startswith("/platform") or not self._token(kind):
+            return
+        save = set_my_staff_locale if kind == PrincipalKind.STAFF else set_my_locale
+        # Best effort: a suspended tenant or an expired session keeps the cookie only.
+        self._run(kind, lambda s, p: save(session=s, actor=p, locale=lang), lambda _m, _f: None)
 
     @rx.event
     def load_public(self) -> None:

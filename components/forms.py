@@ -33,13 +33,18 @@ class FormMixin(rx.State, mixin=True):
         self.field_errors = {}
 
 
-def form_error(state: Any) -> rx.Component:
-    """The form-level error and notice of ``state`` (a FormMixin page state)."""
+def form_error(state: Any, *, where: str = "form") -> rx.Component:
+    """The form-level error and notice of ``state`` (a FormMixin page state);
+    ``where`` keeps element ids unique when a dialog repeats them."""
     return rx.fragment(
         rx.cond(
             state.error != "",
             rx.callout(
-                state.error, icon="circle-alert", color_scheme="red", id="form-error", width="100%"
+                state.error,
+                icon="circle-alert",
+                color_scheme="red",
+                id=f"{where}-error",
+                width="100%",
             ),
         ),
         rx.cond(
@@ -48,7 +53,7 @@ def form_error(state: Any) -> rx.Component:
                 state.notice,
                 icon="circle-check",
                 color_scheme="green",
-                id="form-notice",
+                id=f"{where}-notice",
                 width="100%",
             ),
         ),

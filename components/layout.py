@@ -20,7 +20,7 @@ ADMIN_NAV = [
 ]
 
 
-def language_switch() -> rx.Component:
+def language_switch(color: str | None = None) -> rx.Component:
     """A button that flips between 中文 and English."""
     return rx.button(
         rx.icon("languages", size=16),
@@ -28,6 +28,7 @@ def language_switch() -> rx.Component:
         variant="ghost",
         size="2",
         id="lang-switch",
+        color=color,
         on_click=AppState.set_lang(rx.cond(AppState.lang == "en", "zh-CN", "en")),
     )
 
@@ -167,7 +168,7 @@ def patient_layout(content: rx.Component, *, signed_in: bool = True) -> rx.Compo
     header = rx.hstack(
         rx.link(brand("4"), href=AppState.base_path + "/", underline="none", color="white"),
         rx.spacer(),
-        language_switch(),
+        language_switch(color="white"),
         width="100%",
         padding="12px 16px",
         background=AppState.tenant_color,

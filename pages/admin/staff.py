@@ -206,7 +206,7 @@ def invite_dialog() -> rx.Component:
             rx.dialog.description(t("staff.invite_body"), size="2"),
             rx.form(
                 rx.vstack(
-                    form_error(s),
+                    form_error(s, where="dialog"),
                     field(s, "common.name", "name"),
                     field(s, "common.email", "email", type="email"),
                     select_field(s, "common.role", "role", ROLES, default_value="staff"),

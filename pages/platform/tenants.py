@@ -125,7 +125,7 @@ def create_dialog() -> rx.Component:
             rx.dialog.title(t("platform.new_tenant")),
             rx.form(
                 rx.vstack(
-                    form_error(s),
+                    form_error(s, where="dialog"),
                     field(s, "settings.org_name", "name"),
                     field(s, "settings.slug", "slug", hint_key="platform.slug_help"),
                     select_field(s, "settings.kind", "kind", KINDS, default_value="clinic"),

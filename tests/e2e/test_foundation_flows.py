@@ -14,7 +14,7 @@ from prm_saas.accounts.models import Patient, PrincipalKind, StaffMember
 from prm_saas.organization.services import update_sso
 from tenants.db import platform_session, tenant_session
 from tenants.models import Tenant, TenantStatus
-from tests.factories import PASSWORD, World, make_admin, make_tenant
+from tests.factories import PASSWORD, World, change_status, make_admin, make_tenant
 from tests.oidc_provider import OidcProvider
 from tests.smtp_sink import MailSink
 
@@ -250,8 +250,9 @@ def test_suspended_tenant_staff_see_read_only_notice_and_cannot_change_anything(
     page: Page, server: str, mail: MailSink
 ) -> None:
     # given a suspended tenant and its admin
-    tenant = make_tenant(f"sleepy{next(_n)}", name="暂停诊所", status=TenantStatus.SUSPENDED)
+    tenant = make_tenant(f"sleepy{next(_n)}", name="暂停诊所")
     admin = make_admin(tenant, email=f"admin@{tenant.slug}.test")
+    change_status(tenant, TenantStatus.SUSPENDED)
 
     # when the admin signs in and tries to invite someone
     sign_in_staff(page, server, tenant.slug, admin.label)
@@ -263,7 +264,7 @@ def test_suspended_tenant_staff_see_read_only_notice_and_cannot_change_anything(
     page.click("#send-invite")
 
     # then the change is refused with the read-only message and nothing is written
-    expect(page.locator("#form-error")).to_contain_text("只读")
+    expect(page.locator("#dialog-error")).to_contain_text("只读")
     with tenant_session(tenant.id) as s:
         assert len(s.exec(select(StaffMember)).all()) == 1
     assert mail.to(f"new@{tenant.slug}.test") == []
