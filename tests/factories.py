@@ -41,6 +41,19 @@ def make_tenant(
     return info
 
 
+def change_status(tenant: TenantInfo, status: TenantStatus) -> TenantInfo:
+    """Move a tenant to ``status`` (e.g. suspend it after its people were created)."""
+    with platform_session() as s:
+        t = s.get(Tenant, tenant.id)
+        assert t is not None
+        t.status = status
+        s.add(t)
+        s.flush()
+        info = TenantInfo.of(t)
+    invalidate_tenant_cache()
+    return info
+
+
 def make_staff(
     tenant: TenantInfo, *, role: StaffRole = StaffRole.STAFF, email: str | None = None,
     name: str | None = None, password: str = PASSWORD,
