@@ -6,6 +6,8 @@
 #   scripts/pg.sh stop    stop the cluster
 #   scripts/pg.sh status  exit 0 when the cluster is running
 #
+# PRM_PG_DB=prm_test_x (for start and env) gives a run a database of its own.
+#
 # Typical use:   scripts/pg.sh start && eval "$(scripts/pg.sh env)" && .venv/bin/pytest -q
 #
 # The cluster lives in "$PRM_VAR_DIR/pg" (default <repo>/var/pg), listens on
@@ -14,7 +16,10 @@
 # run as root). It is a throwaway: fsync is off.
 #
 # Roles, as in production:
-#   prm_owner  owns the databases, the schema and every table (migrations run as it)
+#   prm_owner  owns the databases, the schema and every table; migrations, cleanup and
+#              maintenance run as it. BYPASSRLS: a data migration or a test's check
+#              "below the wall" must see every tenant's rows (FORCE ROW LEVEL SECURITY
+#              would otherwise make it silently touch none).
 #   prm_app    what the application connects as: owns nothing, NOSUPERUSER NOBYPASSRLS,
 #              so row-level security applies to every query it runs
 # Databases: prm_test (tests), prm_bench (benchmarks/tenancy.py).
@@ -26,6 +31,10 @@ PG_DIR="$VAR_DIR/pg"
 DATA="$PG_DIR/data"
 LOG="$PG_DIR/postgres.log"
 PORT="${PRM_PG_PORT:-55432}"
+# The test database; another name gives a run its own (parallel runs in one
+# checkout would otherwise drop each other's schema).
+TEST_DB="${PRM_PG_DB:-prm_test}"
+[[ "$TEST_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "pg.sh: bad PRM_PG_DB" >&2; exit 2; }
 HOST=127.0.0.1
 
 log() { echo "pg.sh: $*" >&2; }
@@ -101,26 +110,37 @@ psql_super() {
     as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PORT" -U postgres "$@"
 }
 
-ensure_roles_and_databases() {
-    local bin="$1"
-    psql_super "$bin" -d postgres <<'SQL'
-DO $$
+# Roles and databases; kept in a variable so a change to it is noticed (below).
+ROLES_SQL="$(
+    cat <<SQL
+DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'prm_owner') THEN
-    CREATE ROLE prm_owner LOGIN PASSWORD 'prm_owner'
-      NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    CREATE ROLE prm_owner LOGIN;
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'prm_app') THEN
-    CREATE ROLE prm_app LOGIN PASSWORD 'prm_app'
-      NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    CREATE ROLE prm_app LOGIN;
   END IF;
 END
-$$;
+\$\$;
+ALTER ROLE prm_owner LOGIN PASSWORD 'prm_owner' NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
+ALTER ROLE prm_app LOGIN PASSWORD 'prm_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
 SELECT format('CREATE DATABASE %I OWNER prm_owner', d)
-  FROM unnest(ARRAY['prm_test', 'prm_bench']) AS d
+  FROM (SELECT DISTINCT unnest(ARRAY['prm_test', 'prm_bench', '$TEST_DB']) AS d) AS wanted
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
 \gexec
 SQL
+)"
+ROLES_STAMP="$PG_DIR/roles.sha256"
+
+roles_current() {
+    [ -f "$ROLES_STAMP" ] && [ "$(cat "$ROLES_STAMP")" = "$(printf '%s' "$ROLES_SQL" | sha256sum)" ]
+}
+
+ensure_roles_and_databases() {
+    local bin="$1"
+    printf '%s\n' "$ROLES_SQL" | psql_super "$bin" -d postgres
+    printf '%s' "$ROLES_SQL" | sha256sum >"$ROLES_STAMP"
 }
 
 cmd_start() {
@@ -132,6 +152,8 @@ cmd_start() {
         [ -n "$bin" ] || die "postgresql installed but no server binaries under /usr/lib/postgresql"
     fi
     if is_running "$bin"; then
+        # Already up: nothing to do, unless this script's roles changed since.
+        roles_current || ensure_roles_and_databases "$bin"
         return 0
     fi
     [ -f "$DATA/PG_VERSION" ] || init_cluster "$bin"
@@ -158,8 +180,8 @@ cmd_status() {
 
 cmd_env() {
     cat <<EOF
-export DATABASE_URL=postgresql+psycopg://prm_app:prm_app@$HOST:$PORT/prm_test
-export MIGRATION_DATABASE_URL=postgresql+psycopg://prm_owner:prm_owner@$HOST:$PORT/prm_test
+export DATABASE_URL=postgresql+psycopg://prm_app:prm_app@$HOST:$PORT/$TEST_DB
+export MIGRATION_DATABASE_URL=postgresql+psycopg://prm_owner:prm_owner@$HOST:$PORT/$TEST_DB
 export PRM_TEST_PG=1
 EOF
 }
