@@ -24,6 +24,7 @@ from prm_saas.accounts.models import (
     OidcLoginState,
     OperatorSession,
     PasswordResetCode,
+    Patient,
     PrincipalKind,
     TenantSsoConfig,
     UserSession,
@@ -213,6 +214,20 @@ def test_tenant_setting_does_not_outlive_its_transaction(seeded: World) -> None:
         # then: neither inherits A's setting
         assert b_patients == [seeded.b.id]
         assert platform_patients == 0
+
+
+def test_a_core_table_select_through_the_session_is_still_walled(seeded: World) -> None:
+    # given: a Core select on the Table itself, which with_loader_criteria (keyed to
+    # mapped classes) does not reach, so the ORM wall adds no filter to it
+    patient = Patient.metadata.tables["patient"]
+    statement = sa.select(patient.c.tenant_id)
+
+    # when: tenant A runs it through the session factory
+    with tenant_session(seeded.a.id) as s:
+        rows = s.execute(statement).scalars().all()
+
+    # then: row-level security still limits it to A
+    assert rows == [seeded.a.id]
 
 
 def test_bind_tenant_moves_the_database_setting_too(seeded: World) -> None:
