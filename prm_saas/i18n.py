@@ -22,15 +22,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This organisation is suspended: data is read-only.",
     ),
     "error.invalid_input": ("请检查标红的字段。", "Please check the highlighted fields."),
-    "error.session_expired": ("登录已过期，请重新登录。", "Your session has expired. Please sign in again."),
+    "error.session_expired": (
+        "登录已过期，请重新登录。",
+        "Your session has expired. Please sign in again.",
+    ),
     # --- field validation ------------------------------------------------
     "field.required": ("此项必填。", "This field is required."),
     "field.too_long": ("最多 {max} 个字符。", "At most {max} characters."),
     "field.phone_invalid": ("手机号格式不正确。", "This phone number is not valid."),
     "field.email_invalid": ("邮箱格式不正确。", "This email address is not valid."),
     "field.phone_or_email": ("请填写手机号或邮箱。", "Enter a phone number or an email address."),
-    "field.phone_taken": ("该手机号已在本机构注册。", "This phone number is already registered here."),
-    "field.email_taken": ("该邮箱已在本机构注册。", "This email address is already registered here."),
+    "field.phone_taken": (
+        "该手机号已在本机构注册。",
+        "This phone number is already registered here.",
+    ),
+    "field.email_taken": (
+        "该邮箱已在本机构注册。",
+        "This email address is already registered here.",
+    ),
     "field.password_short": ("密码至少 {min} 位。", "Passwords need at least {min} characters."),
     "field.password_weak": (
         "密码需同时包含字母和数字，且不能是常见密码。",
@@ -53,18 +62,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.url_invalid": ("请输入以 https:// 开头的网址。", "Enter a URL starting with https://."),
     "field.choice_invalid": ("请选择有效的选项。", "Choose one of the options."),
     "field.date_invalid": ("日期格式应为 YYYY-MM-DD。", "Dates look like YYYY-MM-DD."),
-    "field.birth_date_future": ("出生日期不能晚于今天。", "The date of birth cannot be in the future."),
+    "field.birth_date_future": (
+        "出生日期不能晚于今天。",
+        "The date of birth cannot be in the future.",
+    ),
     "field.code_invalid": ("验证码错误或已过期。", "The code is wrong or has expired."),
-    "field.email_taken_staff": ("该邮箱已是本机构员工。", "This email already belongs to a staff member here."),
+    "field.email_taken_staff": (
+        "该邮箱已是本机构员工。",
+        "This email already belongs to a staff member here.",
+    ),
     # --- auth -------------------------------------------------------------
     "auth.bad_credentials": ("账号或密码错误。", "Wrong account or password."),
     "auth.locked": (
         "登录失败次数过多，请 {minutes} 分钟后再试。",
         "Too many failed sign-ins. Try again in {minutes} minutes.",
     ),
-    "auth.disabled": ("该账号已停用，请联系机构管理员。", "This account is disabled. Contact your administrator."),
-    "auth.invite_invalid": ("邀请链接无效或已过期。", "This invitation link is invalid or has expired."),
-    "auth.sso_not_configured": ("本机构未启用单点登录。", "Single sign-on is not set up for this organisation."),
+    "auth.disabled": (
+        "该账号已停用，请联系机构管理员。",
+        "This account is disabled. Contact your administrator.",
+    ),
+    "auth.invite_invalid": (
+        "邀请链接无效或已过期。",
+        "This invitation link is invalid or has expired.",
+    ),
+    "auth.sso_not_configured": (
+        "本机构未启用单点登录。",
+        "Single sign-on is not set up for this organisation.",
+    ),
     "auth.sso_failed": ("单点登录失败：{reason}", "Single sign-on failed: {reason}"),
     "auth.sso_no_account": (
         "单点登录成功，但本机构没有与 {email} 对应的员工账号。",
@@ -104,24 +128,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "如果该账号存在，验证码已发送，15 分钟内有效。",
         "If the account exists, a code is on its way. It is valid for 15 minutes.",
     ),
-    "auth.reset_done": ("密码已重置，请用新密码登录。", "Your password was reset. Sign in with the new one."),
+    "auth.reset_done": (
+        "密码已重置，请用新密码登录。",
+        "Your password was reset. Sign in with the new one.",
+    ),
     "auth.last_admin": (
         "不能停用或降级最后一位机构管理员。",
         "The last tenant admin cannot be disabled or demoted.",
     ),
-    "auth.not_self": ("不能修改自己的角色或停用自己。", "You cannot change your own role or disable yourself."),
+    "auth.not_self": (
+        "不能修改自己的角色或停用自己。",
+        "You cannot change your own role or disable yourself.",
+    ),
     # --- mail / sms -------------------------------------------------------
     "mail.reset.subject": ("【{tenant}】密码重置验证码", "[{tenant}] Your password reset code"),
     "mail.reset.body": (
         "您的验证码是 {code}，15 分钟内有效。如非本人操作，请忽略。",
         "Your code is {code}. It is valid for 15 minutes. If you did not ask for it, ignore this message.",
     ),
-    "mail.invite.subject": ("【{tenant}】员工账号邀请", "[{tenant}] You are invited to join the staff"),
+    "mail.invite.subject": (
+        "【{tenant}】员工账号邀请",
+        "[{tenant}] You are invited to join the staff",
+    ),
     "mail.invite.body": (
         "{inviter} 邀请您加入 {tenant}。请在 7 天内打开以下链接设置密码：\n{url}",
         "{inviter} invited you to join {tenant}. Open this link within 7 days to set your password:\n{url}",
     ),
-    "mail.send_failed": ("邮件发送失败，请稍后再试。", "The email could not be sent. Please try again later."),
+    "mail.send_failed": (
+        "邮件发送失败，请稍后再试。",
+        "The email could not be sent. Please try again later.",
+    ),
 }
 
 

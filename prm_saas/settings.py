@@ -52,8 +52,10 @@ def get_settings() -> Settings:
             raise RuntimeError("PRM_SECRET_KEY must be set in production")
         warnings.warn("PRM_SECRET_KEY is not set; using the development key", stacklevel=2)
     redis_url = os.environ.get("REDIS_URL") or None
-    broker = os.environ.get("CELERY_BROKER_URL") or redis_url or (
-        f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite'}"
+    broker = (
+        os.environ.get("CELERY_BROKER_URL")
+        or redis_url
+        or (f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite'}")
     )
     return Settings(
         env=env,

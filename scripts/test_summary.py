@@ -21,9 +21,7 @@ def main(paths: list[str]) -> int:
         total["passed"] += passed
         total["failed"] += failed
         total["skipped"] += skipped
-    print(
-        f"TOTAL: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped"
-    )
+    print(f"TOTAL: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
     return 1 if total["failed"] or not total["passed"] else 0
 
 

@@ -18,7 +18,7 @@ tenants.context) and kept in ``session.info``; the listeners read it there.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -121,8 +121,39 @@ def _after_begin(
     _apply_pg_tenant(connection, session.info.get(_TENANT_KEY))
 
 
+def _tenant_suspended(session: SASession, tid: int) -> bool:
+    status = session.execute(
+        sa.select(col(Tenant.status)).where(col(Tenant.id) == tid)
+    ).scalar_one_or_none()
+    return status == TenantStatus.SUSPENDED
+
+
+def _guard_bulk_write(state: ORMExecuteState) -> None:
+    """Bulk ORM writes skip before_flush, so they get the same checks here."""
+    mapper = state.bind_mapper
+    cls = mapper.class_ if mapper is not None else None
+    if cls is None:
+        return
+    if getattr(cls, "append_only", False) and not state.is_insert:
+        raise AppendOnlyViolation(f"{cls.__name__} rows are never changed")
+    if not issubclass(cls, TenantScoped):
+        return
+    tid = state.session.info.get(_TENANT_KEY)
+    if state.is_insert:
+        # insert(Model).values(...) would bypass tenant stamping: use session.add().
+        raise NoTenantContext(f"bulk INSERT into {cls.__name__} is not tenant-checked")
+    if (
+        tid is not None
+        and not cls.writable_when_suspended
+        and _tenant_suspended(state.session, int(tid))
+    ):
+        raise TenantReadOnly()
+
+
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_orm_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _guard_bulk_write(state)
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
@@ -166,12 +197,32 @@ def _guard_writes(session: SASession, _ctx: Any, _instances: Any) -> None:
                 raise CrossTenantWrite(f"{type(obj).__name__} moved across tenants")
             if session.is_modified(obj) or obj in session.deleted:
                 touched.append(obj)
-    if any(not type(o).writable_when_suspended for o in touched) and tid is not None:
-        status = session.execute(
-            sa.select(col(Tenant.status)).where(col(Tenant.id) == tid)
-        ).scalar_one_or_none()
-        if status == TenantStatus.SUSPENDED:
-            raise TenantReadOnly()
+    if (
+        tid is not None
+        and any(not type(o).writable_when_suspended for o in touched)
+        and _tenant_suspended(session, int(tid))
+    ):
+        raise TenantReadOnly()
+
+
+_ON_COMMIT_KEY = "on_commit"
+
+
+def on_commit(session: SASession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (not on rollback),
+    e.g. to drop a cache only when the change it caches is really there."""
+    session.info.setdefault(_ON_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(TenantSession, "after_commit")
+def _run_on_commit(session: SASession) -> None:
+    for callback in session.info.pop(_ON_COMMIT_KEY, []):
+        callback()
+
+
+@event.listens_for(TenantSession, "after_rollback")
+def _drop_on_commit(session: SASession) -> None:
+    session.info.pop(_ON_COMMIT_KEY, None)
 
 
 def bind_tenant(session: TenantSession, tenant_id: int) -> None:

@@ -24,8 +24,26 @@ SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MIN, SLUG_MAX = 3, 40
 # Subdomains and path segments the platform keeps for itself.
 RESERVED_SLUGS = frozenset(
-    {"www", "api", "app", "admin", "platform", "static", "assets", "mail", "smtp",
-     "t", "auth", "login", "logout", "register", "help", "status", "billing", "webhooks"}
+    {
+        "www",
+        "api",
+        "app",
+        "admin",
+        "platform",
+        "static",
+        "assets",
+        "mail",
+        "smtp",
+        "t",
+        "auth",
+        "login",
+        "logout",
+        "register",
+        "help",
+        "status",
+        "billing",
+        "webhooks",
+    }
 )
 _PATH_PREFIX = re.compile(r"^/t/([^/?#]+)(?:[/?#]|$)")
 
@@ -59,9 +77,16 @@ class TenantInfo:
         """Snapshot a Tenant row."""
         assert t.id is not None
         return cls(
-            id=t.id, slug=t.slug, name=t.name, kind=str(t.kind), timezone=t.timezone,
-            default_locale=str(t.default_locale), currency=t.currency, status=str(t.status),
-            logo_url=t.logo_url, primary_color=t.primary_color,
+            id=t.id,
+            slug=t.slug,
+            name=t.name,
+            kind=str(t.kind),
+            timezone=t.timezone,
+            default_locale=str(t.default_locale),
+            currency=t.currency,
+            status=str(t.status),
+            logo_url=t.logo_url,
+            primary_color=t.primary_color,
         )
 
 
@@ -168,7 +193,8 @@ def tenant_base_url(tenant: TenantInfo, *, public_url: str) -> str:
     has one (https), else the platform's public URL with the /t/<slug> prefix."""
     with platform_session() as s:
         host = s.exec(
-            select(TenantDomain.host).where(TenantDomain.serves_tenant_id == tenant.id)
+            select(TenantDomain.host)
+            .where(TenantDomain.serves_tenant_id == tenant.id)
             .order_by(TenantDomain.id)  # type: ignore[arg-type]
         ).first()
     if host:

@@ -80,9 +80,11 @@ def _wipe() -> None:
     eng = sa.create_engine(owner_url(), poolclass=sa.pool.NullPool)
     with eng.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            ))
+            conn.execute(
+                sa.text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in tables:
                 conn.execute(sa.text(f'DELETE FROM "{t}"'))

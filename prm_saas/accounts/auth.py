@@ -310,13 +310,7 @@ def _login(
             account.password_hash = hash_password(password)
         account.last_login_at = now
         session.add(account)
-    principal = (
-        patient_principal(account)
-        if isinstance(account, Patient)
-        else staff_principal(account)
-        if isinstance(account, StaffMember)
-        else operator_principal(account)
-    )
+    principal = principal_of(account)
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     audit(session, actor=principal, action="auth.login", ip=ip, details={"method": "password"})
     return LoginOutcome(principal=principal, token=token)
@@ -372,6 +366,40 @@ def login_operator(
 # --- session resolution and sign out -------------------------------------------------------
 
 
+def _session_row(
+    session: TenantSession, token: str, kind: PrincipalKind
+) -> UserSession | OperatorSession | None:
+    digest = token_digest(token)
+    if kind == PrincipalKind.OPERATOR:
+        return session.exec(
+            select(OperatorSession).where(OperatorSession.token_hash == digest)
+        ).first()
+    return session.exec(
+        select(UserSession).where(
+            UserSession.token_hash == digest, UserSession.principal_kind == kind
+        )
+    ).first()
+
+
+def _account(
+    session: TenantSession, kind: PrincipalKind, principal_id: int
+) -> StaffMember | Patient | Operator | None:
+    if kind == PrincipalKind.OPERATOR:
+        return session.get(Operator, principal_id)
+    if kind == PrincipalKind.STAFF:
+        return session.exec(select(StaffMember).where(StaffMember.id == principal_id)).first()
+    return session.exec(select(Patient).where(Patient.id == principal_id)).first()
+
+
+def principal_of(account: StaffMember | Patient | Operator) -> Principal:
+    """The Principal of an account of any kind."""
+    if isinstance(account, Patient):
+        return patient_principal(account)
+    if isinstance(account, StaffMember):
+        return staff_principal(account)
+    return operator_principal(account)
+
+
 def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) -> Principal | None:
     """The principal behind a session token, or None if it is unknown, expired or revoked.
 
@@ -381,18 +409,7 @@ def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) 
     if not token or len(token) > 100:
         return None
     now = utcnow()
-    digest = token_digest(token)
-    row: UserSession | OperatorSession | None
-    if kind == PrincipalKind.OPERATOR:
-        row = session.exec(
-            select(OperatorSession).where(OperatorSession.token_hash == digest)
-        ).first()
-    else:
-        row = session.exec(
-            select(UserSession).where(
-                UserSession.token_hash == digest, UserSession.principal_kind == kind
-            )
-        ).first()
+    row = _session_row(session, token, kind)
     policy = SESSION_POLICIES[kind]
     if (
         row is None
@@ -403,54 +420,31 @@ def resolve_session(*, session: TenantSession, token: str, kind: PrincipalKind) 
         or row.created_at + policy.absolute <= now
     ):
         return None
-    account: StaffMember | Patient | Operator | None
-    if kind == PrincipalKind.OPERATOR:
-        account = session.get(Operator, row.principal_id)
-    elif kind == PrincipalKind.STAFF:
-        account = session.exec(
-            select(StaffMember).where(StaffMember.id == row.principal_id)
-        ).first()
-    else:
-        account = session.exec(select(Patient).where(Patient.id == row.principal_id)).first()
+    account = _account(session, kind, row.principal_id)
     if account is None or account.status != AccountStatus.ACTIVE:
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
         row.expires_at = min(now + policy.idle, row.created_at + policy.absolute)
         session.add(row)
-    if isinstance(account, Patient):
-        return patient_principal(account)
-    if isinstance(account, StaffMember):
-        return staff_principal(account)
-    return operator_principal(account)
+    return principal_of(account)
 
 
 def logout(*, session: TenantSession, token: str, kind: PrincipalKind, ip: str = "") -> None:
     """Revoke the session of ``token`` (a no-op for an unknown token)."""
-    if not token:
+    if not token or len(token) > 100:
         return
-    digest = token_digest(token)
-    now = utcnow()
-    row: UserSession | OperatorSession | None
-    if kind == PrincipalKind.OPERATOR:
-        row = session.exec(
-            select(OperatorSession).where(OperatorSession.token_hash == digest)
-        ).first()
-    else:
-        row = session.exec(
-            select(UserSession).where(
-                UserSession.token_hash == digest, UserSession.principal_kind == kind
-            )
-        ).first()
+    row = _session_row(session, token, kind)
     if row is None or row.revoked_at is not None:
         return
-    row.revoked_at = now
+    row.revoked_at = utcnow()
     session.add(row)
+    account = _account(session, kind, row.principal_id)
     audit = record_platform if kind == PrincipalKind.OPERATOR else record
     audit(
         session,
-        actor=None,
-        actor_label=f"{kind}:{row.principal_id}",
+        actor=principal_of(account) if account is not None else None,
+        actor_label=None if account is not None else f"{kind}:{row.principal_id}",
         action="auth.logout",
         ip=ip,
         target_type=str(kind),

@@ -29,7 +29,7 @@ from prm_saas.accounts.models import (
 )
 from prm_saas.audit.services import record
 from prm_saas.i18n import translate
-from prm_saas.messaging.mail import send_email, send_sms
+from prm_saas.messaging.mail import MailFailed, send_email, send_sms
 from prm_saas.validation import Checker, normalize_email, normalize_phone
 from tenants.db import TenantSession
 from tenants.errors import TenantReadOnly
@@ -56,7 +56,8 @@ def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str
     """Send a reset code to the account's email or phone, if the account exists.
 
     Raises TenantReadOnly in a suspended tenant (the new password could not be
-    stored, so no code is sent), MailFailed when the code cannot be emailed.
+    stored, so no code is sent). A mail failure is audited, not raised, so the
+    answer never tells whether the account exists.
     """
     if tenant_read_only(session):
         raise TenantReadOnly()
@@ -122,19 +123,25 @@ def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str
     loc = account.locale or str(tenant.default_locale)
     body = translate("mail.reset.body", loc, code=code)
     use_email = "@" in identifier or (isinstance(account, StaffMember)) or not account.phone
-    if use_email and account.email:
-        send_email(
-            to=account.email,
-            subject=translate("mail.reset.subject", loc, tenant=tenant.name),
-            body=body,
-        )
-    elif isinstance(account, Patient) and account.phone:
-        send_sms(to=account.phone, body=f"【{tenant.name}】{body}")
+    sent = True
+    try:
+        if use_email and account.email:
+            send_email(
+                to=account.email,
+                subject=translate("mail.reset.subject", loc, tenant=tenant.name),
+                body=body,
+            )
+        elif isinstance(account, Patient) and account.phone:
+            send_sms(to=account.phone, body=f"【{tenant.name}】{body}")
+    except MailFailed:
+        # Answer exactly as for an unknown account: an error here would tell a
+        # stranger that the account exists. The failure is in the audit log.
+        sent = False
     record(
         session,
         actor=None,
         actor_label=identifier[:254],
-        action="auth.reset_requested",
+        action="auth.reset_requested" if sent else "auth.reset_mail_failed",
         ip=ip,
         target_type=str(pkind),
         target_id=account.id,

@@ -12,7 +12,7 @@ from prm_saas.accounts.credentials import decrypt_secret, encrypt_secret
 from prm_saas.accounts.models import TenantSsoConfig
 from prm_saas.audit.services import record
 from prm_saas.validation import Checker
-from tenants.db import TenantSession
+from tenants.db import TenantSession, on_commit
 from tenants.errors import TenantReadOnly
 from tenants.models import Locale, Tenant
 from tenants.resolution import invalidate_tenant_cache
@@ -110,7 +110,7 @@ def _apply(
         ip=ip,
         details=diff,
     )
-    invalidate_tenant_cache()
+    on_commit(session, invalidate_tenant_cache)
 
 
 def update_branding(

@@ -14,7 +14,7 @@ from prm_saas.accounts.models import AccountStatus, Operator, StaffMember, Staff
 from prm_saas.accounts.staff import create_invitation
 from prm_saas.audit.services import record, record_platform
 from prm_saas.validation import Checker, normalize_email
-from tenants.db import TenantSession, bind_tenant
+from tenants.db import TenantSession, bind_tenant, on_commit
 from tenants.errors import FieldErrors, NotFound
 from tenants.models import Locale, Tenant, TenantKind, TenantStatus
 from tenants.resolution import invalidate_tenant_cache
@@ -169,7 +169,7 @@ def onboard_tenant(
         ip=ip,
         details={"admin": clean_email, "by_operator": actor.id},
     )
-    invalidate_tenant_cache()
+    on_commit(session, invalidate_tenant_cache)
     return Onboarded(tenant=_row(tenant), admin_id=admin.id, admin_invited=not admin_password)
 
 
@@ -201,7 +201,7 @@ def set_tenant_status(
             subject_tenant_id=tenant.id,
             details={"from": old, "to": new_status},
         )
-        invalidate_tenant_cache()
+        on_commit(session, invalidate_tenant_cache)
     return _row(tenant)
 
 

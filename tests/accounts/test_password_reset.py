@@ -376,3 +376,17 @@ def test_a_suspended_tenant_refuses_resets_before_sending_anything(smtp_sink: Ma
 
     assert smtp_sink.messages == []
     assert staff_ok(t, "s@resting.test", PASSWORD)
+
+
+def test_mail_failure_answers_like_an_unknown_account_and_is_audited(
+    world: World, smtp_down: None
+) -> None:
+    # given the mail server is down
+    # when a reset is asked for an existing staff account and for an unknown one
+    with tenant_session(world.a.id) as s:
+        request_reset(session=s, kind="staff", identifier=world.staff_a.label)
+        request_reset(session=s, kind="staff", identifier="nobody@a.test")
+    # then neither raised, and the audit log says what really happened
+    with tenant_session(world.a.id) as s:
+        actions = set(s.exec(select(AuditEvent.action)).all())
+    assert {"auth.reset_mail_failed", "auth.reset_unknown"} <= actions

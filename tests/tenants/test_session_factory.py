@@ -109,3 +109,39 @@ def test_only_switchable_platform_sessions_may_enter_a_tenant(world: World) -> N
     with platform_session(allow_tenant_switch=True) as s:
         bind_tenant(s, world.a.id)
         assert len(s.exec(select(Patient)).all()) == 1
+
+
+def test_bulk_update_of_audit_rows_is_refused(world: World) -> None:
+    from sqlmodel import update
+
+    with tenant_session(world.a.id) as s:
+        s.add(AuditEvent(actor_kind="system", action="x"))
+    with pytest.raises(AppendOnlyViolation), tenant_session(world.a.id) as s:
+        s.exec(update(AuditEvent).values(action="tampered"))  # type: ignore[call-overload]
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(AuditEvent.action)).all() == ["x"]
+
+
+def test_bulk_update_in_a_suspended_tenant_is_refused(world: World) -> None:
+    from sqlmodel import update
+
+    from tests.factories import change_status
+
+    change_status(world.a, TenantStatus.SUSPENDED)
+    with pytest.raises(TenantReadOnly), tenant_session(world.a.id) as s:
+        s.exec(update(Patient).values(name="改名"))  # type: ignore[call-overload]
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Patient.name)).one() != "改名"
+
+
+def test_bulk_insert_into_a_tenant_table_is_refused(world: World) -> None:
+    from sqlmodel import insert
+
+    with pytest.raises(NoTenantContext), tenant_session(world.a.id) as s:
+        s.exec(
+            insert(Patient).values(
+                name="x",
+                phone="+8613900000095",  # type: ignore[call-overload]
+                tenant_id=world.b.id,
+            )
+        )
