@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from prm_saas.accounts.auth import SESSION_POLICIES, logout, resolve_session
+from prm_saas.accounts.auth import (
+    SESSION_POLICIES,
+    LoginOutcome,
+    login_operator,
+    login_patient,
+    login_staff,
+    logout,
+    resolve_session,
+)
 from prm_saas.accounts.authz import Permission, Principal
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import set_my_locale
@@ -28,6 +36,12 @@ from tenants.errors import DomainError, FieldErrors, NotFound
 from tenants.resolution import Resolution, TenantInfo, resolve
 
 T = TypeVar("T")
+
+_LOGIN_BY_KIND: dict[PrincipalKind, tuple[Callable[..., LoginOutcome], str]] = {
+    PrincipalKind.PATIENT: (login_patient, "identifier"),
+    PrincipalKind.STAFF: (login_staff, "email"),
+    PrincipalKind.OPERATOR: (login_operator, "email"),
+}
 
 _COOKIE_BY_KIND = {
     PrincipalKind.STAFF: "staff_token",
@@ -201,11 +215,23 @@ class AppState(rx.State):
 
         Returns (result, event): the event is a redirect when the session expired.
         """
-        try:
+
+        def use_case() -> T:
             with self._uow(kind, allow_tenant_switch=allow_tenant_switch) as (session, principal):
-                return fn(session, principal), None
+                return fn(session, principal)
+
+        try:
+            return self._attempt(use_case, on_error), None
         except SessionExpired:
             return None, self._to_login(kind)
+
+    def _attempt(
+        self, fn: Callable[[], T], on_error: Callable[[str, dict[str, str]], None]
+    ) -> T | None:
+        """Run ``fn``; a user-facing error becomes a message (and per-field
+        messages) in the user's language, handed to ``on_error``."""
+        try:
+            return fn()
         except FieldErrors as exc:
             on_error(
                 self.tr("error.invalid_input"),
@@ -213,7 +239,49 @@ class AppState(rx.State):
             )
         except DomainError as exc:
             on_error(self.tr(exc.key, **exc.params), {})
-        return None, None
+        return None
+
+    def _sign_in(
+        self,
+        kind: PrincipalKind,
+        form: dict[str, Any],
+        default_next: str,
+        on_error: Callable[[str, dict[str, str]], None],
+    ) -> Any:
+        """Password sign-in for any kind of principal; redirects to ?next= or
+        ``default_next`` on success, hands the message to ``on_error`` otherwise."""
+        login, field = _LOGIN_BY_KIND[kind]
+        res = self._resolution()
+        if kind == PrincipalKind.OPERATOR:
+            if res.requested:  # operators sign in on the platform host only
+                on_error(self.tr("error.not_found"), {})
+                return None
+            scope = platform_session()
+        elif res.tenant is None:
+            on_error(self.tr("error.not_found"), {})
+            return None
+        else:
+            scope = tenant_session(res.tenant.id)
+        ip, ua = self._client()
+        value = form.get(field, "") if isinstance(form, dict) else ""
+        password = form.get("password", "") if isinstance(form, dict) else ""
+        with scope as session:
+            out = login(
+                session=session,
+                **{field: value if isinstance(value, str) else ""},
+                password=password if isinstance(password, str) else "",
+                ip=ip,
+                user_agent=ua,
+            )
+        if out.principal is None:
+            on_error(self.tr(out.error_key, **(out.error_params or {})), {})
+            return None
+        setattr(self, _COOKIE_BY_KIND[kind], out.token)
+        if out.principal.locale:
+            self.lang_pref = out.principal.locale
+        nxt = self.router.url.query_parameters.get("next", "")
+        base = "/platform" if kind == PrincipalKind.OPERATOR else res.base_path
+        return rx.redirect(safe_next(nxt, base, default_next))
 
     def _sign_out(self, kind: PrincipalKind) -> None:
         token = self._token(kind)

@@ -144,3 +144,67 @@ def select_field(
 def submit_button(label_key: str, *, id: str = "submit") -> rx.Component:
     """The form's submit button (spins while the event runs)."""
     return rx.button(t(label_key), type="submit", size="3", width="100%", id=id)
+
+
+def stacked_form(on_submit: Any, *children: rx.Component, reset: bool = False) -> rx.Component:
+    """A full-width form whose children stand in a column."""
+    return rx.form(
+        rx.vstack(*children, spacing="3", width="100%"),
+        on_submit=on_submit,
+        reset_on_submit=reset,
+        width="100%",
+    )
+
+
+def sign_in_form(state: Any, *, label_key: str, name: str, type: str = "text") -> rx.Component:
+    """Identifier + password + submit, as every sign-in page has it."""
+    return stacked_form(
+        state.submit,
+        field(state, label_key, name, type=type, autocomplete="username"),
+        field(
+            state, "login.password", "password", type="password", autocomplete="current-password"
+        ),
+        submit_button("login.submit"),
+    )
+
+
+def form_dialog(
+    state: Any,
+    *,
+    open_var: Any,
+    on_open_change: Any,
+    on_submit: Any,
+    trigger: rx.Component,
+    title: str,
+    fields: list[rx.Component],
+    submit_key: str,
+    submit_id: str,
+    description: str | None = None,
+    max_width: str = "480px",
+) -> rx.Component:
+    """A dialog holding one form: its own error callout, fields, cancel and submit."""
+    return rx.dialog.root(
+        rx.dialog.trigger(trigger),
+        rx.dialog.content(
+            rx.dialog.title(t(title)),
+            rx.dialog.description(t(description), size="2") if description else rx.fragment(),
+            stacked_form(
+                on_submit,
+                form_error(state, where="dialog"),
+                *fields,
+                rx.hstack(
+                    rx.dialog.close(
+                        rx.button(
+                            t("common.cancel"), variant="soft", color_scheme="gray", type="button"
+                        )
+                    ),
+                    rx.button(t(submit_key), type="submit", id=submit_id),
+                    justify="end",
+                    width="100%",
+                ),
+            ),
+            max_width=max_width,
+        ),
+        open=open_var,
+        on_open_change=on_open_change,
+    )

@@ -29,3 +29,23 @@ def masked_phone(e164: str | None) -> str:
     if len(parts) == 3:
         return f"{parts[0]} **** {parts[2]}"
     return shown[:4] + "****" + shown[-4:] if len(shown) > 8 else shown
+
+
+# The zones clinics in our markets use, first; every IANA zone is accepted.
+COMMON_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+)
+
+
+@lru_cache(maxsize=1)
+def timezone_choices() -> tuple[str, ...]:
+    """Time zones for a picker: the common ones, then all others alphabetically."""
+    rest = sorted(zoneinfo.available_timezones() - set(COMMON_ZONES) - {"localtime", "Factory"})
+    return COMMON_ZONES + tuple(rest)

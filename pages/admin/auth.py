@@ -8,17 +8,17 @@ from urllib.parse import quote
 import reflex as rx
 
 from components.app_state import AppState, safe_next
-from components.forms import FormMixin, field, form_error, form_str, submit_button
+from components.forms import FormMixin, field, form_error, form_str, sign_in_form, submit_button
 from components.i18n import t
 from components.layout import centered_card, gate, language_switch
 from components.routing import page
 from pages.patient.auth import ResetMixin, apply_reset, reset_form, send_reset_code, start_reset
-from prm_saas.accounts.auth import login_staff
+from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.staff import accept_invitation, view_invitation
 from prm_saas.i18n import MESSAGES
 from prm_saas.organization.services import sso_available
 from tenants.db import tenant_session
-from tenants.errors import DomainError, FieldErrors
+from tenants.errors import DomainError
 
 
 def staff_shell(*children: rx.Component) -> rx.Component:
@@ -71,28 +71,7 @@ class StaffLoginState(FormMixin, AppState):
     def submit(self, form: dict[str, Any]) -> Any:
         """Sign in with email and password."""
         self._clear()
-        try:
-            tenant = self._tenant()
-        except DomainError as exc:
-            self._fail(self.tr(exc.key), {})
-            return None
-        ip, ua = self._client()
-        with tenant_session(tenant.id) as s:
-            out = login_staff(
-                session=s,
-                email=form_str(form, "email"),
-                password=form_str(form, "password"),
-                ip=ip,
-                user_agent=ua,
-            )
-        if out.principal is None:
-            self._fail(self.tr(out.error_key, **(out.error_params or {})), {})
-            return None
-        self.staff_token = out.token
-        if out.principal.locale:
-            self.lang_pref = out.principal.locale
-        nxt = self.router.url.query_parameters.get("next", "")
-        return rx.redirect(safe_next(nxt, self.base_path, f"{self.base_path}/admin"))
+        return self._sign_in(PrincipalKind.STAFF, form, f"{self.base_path}/admin", self._fail)
 
 
 class StaffResetState(ResetMixin, AppState):
@@ -146,7 +125,8 @@ class AcceptInviteState(FormMixin, AppState):
         """Set the password, sign in, go to the admin home."""
         self._clear()
         ip, ua = self._client()
-        try:
+
+        def accept() -> str:
             with tenant_session(self._tenant().id) as s:
                 _principal, token = accept_invitation(
                     session=s,
@@ -157,14 +137,10 @@ class AcceptInviteState(FormMixin, AppState):
                     ip=ip,
                     user_agent=ua,
                 )
-        except FieldErrors as exc:
-            self._fail(
-                self.tr("error.invalid_input"),
-                {f: self.tr(k, **p) for f, (k, p) in exc.errors.items()},
-            )
-            return None
-        except DomainError as exc:
-            self._fail(self.tr(exc.key, **exc.params), {})
+            return token
+
+        token = self._attempt(accept, self._fail)
+        if token is None:
             return None
         self.staff_token = token
         return rx.redirect(f"{self.base_path}/admin")
@@ -177,23 +153,7 @@ def staff_login() -> rx.Component:
     return staff_shell(
         rx.heading(t("login.staff_title"), size="6"),
         form_error(s),
-        rx.form(
-            rx.vstack(
-                field(s, "common.email", "email", type="email", autocomplete="username"),
-                field(
-                    s,
-                    "login.password",
-                    "password",
-                    type="password",
-                    autocomplete="current-password",
-                ),
-                submit_button("login.submit"),
-                spacing="3",
-                width="100%",
-            ),
-            on_submit=s.submit,
-            width="100%",
-        ),
+        sign_in_form(s, label_key="common.email", name="email", type="email"),
         rx.cond(
             s.sso,
             rx.vstack(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 import reflex as rx
@@ -14,6 +13,7 @@ from components.layout import admin_layout
 from components.routing import page
 from prm_saas.accounts.authz import Permission
 from prm_saas.accounts.models import PrincipalKind
+from prm_saas.display import timezone_choices
 from prm_saas.organization.services import (
     get_tenant_settings,
     update_branding,
@@ -22,19 +22,6 @@ from prm_saas.organization.services import (
 )
 from prm_saas.settings import get_settings
 from tenants.resolution import tenant_base_url
-
-# The zones clinics in our markets use, first; every IANA zone is accepted.
-COMMON_ZONES = [
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Taipei",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Europe/London",
-    "America/New_York",
-    "UTC",
-]
-ALL_ZONES = COMMON_ZONES + sorted(zoneinfo.available_timezones() - set(COMMON_ZONES))
 
 
 class SettingsState(FormMixin, AppState):
@@ -209,7 +196,7 @@ def settings_page() -> rx.Component:
                             s,
                             "settings.timezone",
                             "timezone",
-                            [(z, z) for z in ALL_ZONES],
+                            [(z, z) for z in timezone_choices()],
                             default_value=s.timezone,
                             translate_labels=False,
                         ),

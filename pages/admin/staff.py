@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_error, form_str, select_field
+from components.forms import FormMixin, field, form_dialog, form_error, form_str, select_field
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -197,41 +197,21 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
 def invite_dialog() -> rx.Component:
     """The invite form in a dialog."""
     s = StaffPageState
-    return rx.dialog.root(
-        rx.dialog.trigger(
-            rx.button(rx.icon("user-plus", size=16), t("staff.invite"), id="open-invite")
-        ),
-        rx.dialog.content(
-            rx.dialog.title(t("staff.invite_title")),
-            rx.dialog.description(t("staff.invite_body"), size="2"),
-            rx.form(
-                rx.vstack(
-                    form_error(s, where="dialog"),
-                    field(s, "common.name", "name"),
-                    field(s, "common.email", "email", type="email"),
-                    select_field(s, "common.role", "role", ROLES, default_value="staff"),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("staff.send_invite"), type="submit", id="send-invite"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.invite,
-                reset_on_submit=False,
-            ),
-        ),
-        open=s.invite_open,
+    return form_dialog(
+        s,
+        open_var=s.invite_open,
         on_open_change=s.set_invite_open,
+        on_submit=s.invite,
+        trigger=rx.button(rx.icon("user-plus", size=16), t("staff.invite"), id="open-invite"),
+        title="staff.invite_title",
+        description="staff.invite_body",
+        fields=[
+            field(s, "common.name", "name"),
+            field(s, "common.email", "email", type="email"),
+            select_field(s, "common.role", "role", ROLES, default_value="staff"),
+        ],
+        submit_key="staff.send_invite",
+        submit_id="send-invite",
     )
 
 

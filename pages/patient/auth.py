@@ -6,23 +6,23 @@ from typing import Any
 
 import reflex as rx
 
-from components.app_state import AppState, safe_next
+from components.app_state import AppState
 from components.forms import (
     FormMixin,
     field,
     form_error,
     form_str,
     select_field,
+    sign_in_form,
     submit_button,
 )
 from components.i18n import t
 from components.layout import centered_card, patient_layout
 from components.routing import page
-from prm_saas.accounts.auth import login_patient
+from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.password_reset import request_reset, reset_password
-from prm_saas.accounts.patients import register_patient
+from prm_saas.accounts.patients import Registration, register_patient
 from tenants.db import tenant_session
-from tenants.errors import DomainError, FieldErrors
 
 
 class PatientLoginState(FormMixin, AppState):
@@ -38,28 +38,7 @@ class PatientLoginState(FormMixin, AppState):
     def submit(self, form: dict[str, Any]) -> Any:
         """Sign in with phone-or-email and password."""
         self._clear()
-        try:
-            tenant = self._tenant()
-        except DomainError as exc:
-            self._fail(self.tr(exc.key), {})
-            return None
-        ip, ua = self._client()
-        with tenant_session(tenant.id) as s:
-            out = login_patient(
-                session=s,
-                identifier=form_str(form, "identifier"),
-                password=form_str(form, "password"),
-                ip=ip,
-                user_agent=ua,
-            )
-        if out.principal is None:
-            self._fail(self.tr(out.error_key, **(out.error_params or {})), {})
-            return None
-        self.patient_token = out.token
-        if out.principal.locale:
-            self.lang_pref = out.principal.locale
-        nxt = self.router.url.query_parameters.get("next", "")
-        return rx.redirect(safe_next(nxt, self.base_path, f"{self.base_path}/"))
+        return self._sign_in(PrincipalKind.PATIENT, form, f"{self.base_path}/", self._fail)
 
 
 class RegisterState(FormMixin, AppState):
@@ -76,10 +55,10 @@ class RegisterState(FormMixin, AppState):
         """Register, sign in, go to the member home."""
         self._clear()
         ip, ua = self._client()
-        try:
-            tenant = self._tenant()
-            with tenant_session(tenant.id) as s:
-                reg = register_patient(
+
+        def register() -> Registration:
+            with tenant_session(self._tenant().id) as s:
+                return register_patient(
                     session=s,
                     name=form_str(form, "name"),
                     phone=form_str(form, "phone"),
@@ -92,14 +71,9 @@ class RegisterState(FormMixin, AppState):
                     ip=ip,
                     user_agent=ua,
                 )
-        except FieldErrors as exc:
-            self._fail(
-                self.tr("error.invalid_input"),
-                {f: self.tr(k, **p) for f, (k, p) in exc.errors.items()},
-            )
-            return None
-        except DomainError as exc:
-            self._fail(self.tr(exc.key, **exc.params), {})
+
+        reg = self._attempt(register, self._fail)
+        if reg is None:
             return None
         self.patient_token = reg.token
         return rx.redirect(f"{self.base_path}/")
@@ -128,11 +102,13 @@ def send_reset_code(state: Any, kind: str, form: dict[str, Any]) -> None:
         state._fail(state.tr("error.invalid_input"), {"identifier": state.tr("field.required")})
         return
     ip, _ua = state._client()
-    try:
+
+    def send() -> bool:
         with tenant_session(state._tenant().id) as s:
             request_reset(session=s, kind=kind, identifier=ident, ip=ip)
-    except DomainError as exc:
-        state._fail(state.tr(exc.key, **exc.params), {})
+        return True
+
+    if not state._attempt(send, state._fail):
         return
     state.identifier = ident
     state.code_sent = True
@@ -143,9 +119,10 @@ def apply_reset(state: Any, kind: str, form: dict[str, Any], login_path: str) ->
     """Step two: set the new password with the code, then go to sign-in."""
     state._clear()
     ip, _ua = state._client()
-    try:
+
+    def reset() -> dict[str, tuple[str, dict[str, object]]]:
         with tenant_session(state._tenant().id) as s:
-            errors = reset_password(
+            return reset_password(
                 session=s,
                 kind=kind,
                 identifier=state.identifier,
@@ -154,8 +131,9 @@ def apply_reset(state: Any, kind: str, form: dict[str, Any], login_path: str) ->
                 password_confirm=form_str(form, "password_confirm"),
                 ip=ip,
             )
-    except DomainError as exc:
-        state._fail(state.tr(exc.key, **exc.params), {})
+
+    errors = state._attempt(reset, state._fail)
+    if errors is None:
         return None
     if errors:
         state._fail(
@@ -241,23 +219,7 @@ def patient_login() -> rx.Component:
         centered_card(
             rx.heading(t("login.patient_title"), size="6"),
             form_error(s),
-            rx.form(
-                rx.vstack(
-                    field(s, "login.identifier", "identifier", autocomplete="username"),
-                    field(
-                        s,
-                        "login.password",
-                        "password",
-                        type="password",
-                        autocomplete="current-password",
-                    ),
-                    submit_button("login.submit"),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.submit,
-                width="100%",
-            ),
+            sign_in_form(s, label_key="login.identifier", name="identifier"),
             rx.hstack(
                 rx.link(
                     t("login.no_account"), href=AppState.base_path + "/register", id="to-register"

@@ -7,12 +7,12 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_error, form_str, select_field
+from components.forms import FormMixin, field, form_dialog, form_error, form_str, select_field
 from components.i18n import t, t_var
 from components.layout import platform_layout
 from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
-from prm_saas.display import local_time
+from prm_saas.display import local_time, timezone_choices
 from prm_saas.platform.services import list_tenants, onboard_tenant, set_tenant_status
 
 KINDS = [("clinic", "kind.clinic"), ("checkup_center", "kind.checkup_center")]
@@ -117,59 +117,42 @@ class TenantsState(FormMixin, AppState):
 def create_dialog() -> rx.Component:
     """The onboarding form."""
     s = TenantsState
-    return rx.dialog.root(
-        rx.dialog.trigger(
-            rx.button(rx.icon("plus", size=16), t("platform.new_tenant"), id="open-create")
-        ),
-        rx.dialog.content(
-            rx.dialog.title(t("platform.new_tenant")),
-            rx.form(
-                rx.vstack(
-                    form_error(s, where="dialog"),
-                    field(s, "settings.org_name", "name"),
-                    field(s, "settings.slug", "slug", hint_key="platform.slug_help"),
-                    select_field(s, "settings.kind", "kind", KINDS, default_value="clinic"),
-                    select_field(
-                        s,
-                        "settings.default_locale",
-                        "default_locale",
-                        LOCALES,
-                        default_value="zh-CN",
-                    ),
-                    rx.input(type="hidden", name="timezone", value="Asia/Shanghai"),
-                    rx.heading(t("platform.first_admin"), size="3"),
-                    field(s, "platform.admin_name", "admin_name"),
-                    field(s, "platform.admin_email", "admin_email", type="email"),
-                    field(
-                        s,
-                        "platform.admin_password",
-                        "admin_password",
-                        type="password",
-                        autocomplete="new-password",
-                    ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("platform.create"), type="submit", id="create-tenant"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.create,
-                reset_on_submit=False,
-            ),
-            max_width="520px",
-        ),
-        open=s.create_open,
+    return form_dialog(
+        s,
+        open_var=s.create_open,
         on_open_change=s.set_create_open,
+        on_submit=s.create,
+        trigger=rx.button(rx.icon("plus", size=16), t("platform.new_tenant"), id="open-create"),
+        title="platform.new_tenant",
+        fields=[
+            field(s, "settings.org_name", "name"),
+            field(s, "settings.slug", "slug", hint_key="platform.slug_help"),
+            select_field(s, "settings.kind", "kind", KINDS, default_value="clinic"),
+            select_field(
+                s,
+                "settings.timezone",
+                "timezone",
+                [(z, z) for z in timezone_choices()],
+                default_value="Asia/Shanghai",
+                translate_labels=False,
+            ),
+            select_field(
+                s, "settings.default_locale", "default_locale", LOCALES, default_value="zh-CN"
+            ),
+            rx.heading(t("platform.first_admin"), size="3"),
+            field(s, "platform.admin_name", "admin_name"),
+            field(s, "platform.admin_email", "admin_email", type="email"),
+            field(
+                s,
+                "platform.admin_password",
+                "admin_password",
+                type="password",
+                autocomplete="new-password",
+            ),
+        ],
+        submit_key="platform.create",
+        submit_id="create-tenant",
+        max_width="520px",
     )
 
 
