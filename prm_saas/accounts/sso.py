@@ -54,14 +54,14 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import col, delete, select, update
 
-from prm_saas.accounts.auth import find_staff, open_session, staff_principal
+from prm_saas.accounts.auth import find_staff, open_session, staff_principal, tenant_read_only
 from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.credentials import code_digest, decrypt_secret
 from prm_saas.accounts.models import AccountStatus, OidcLoginState, StaffMember, TenantSsoConfig
+from prm_saas.accounts.staff import activate_invited
 from prm_saas.audit.services import record
 from tenants.db import TenantSession
 from tenants.errors import DomainError
-from tenants.models import Tenant, TenantStatus
 from tenants.types import utcnow
 
 STATE_TTL = timedelta(minutes=10)
@@ -411,8 +411,7 @@ def _sign_in(
         is not None
     ):
         raise _Failure(IDENTITY_MISMATCH, "subject_linked_to_other_member", email)
-    tenant = session.get(Tenant, session.tenant_id)
-    read_only = tenant is not None and tenant.status == TenantStatus.SUSPENDED
+    read_only = tenant_read_only(session)
     activating = member.status == AccountStatus.INVITED
     if read_only and activating:
         raise _Failure(READ_ONLY, "tenant_read_only", email)
@@ -425,10 +424,7 @@ def _sign_in(
         if activating:
             # The tenant's own provider vouches for the invited email; the
             # emailed link (expired or not) is no longer needed.
-            member.status = AccountStatus.ACTIVE
-            member.invite_token_hash = None
-            member.invite_expires_at = None
-            member.updated_at = now
+            activate_invited(member, now)
         member.last_login_at = now
         session.add(member)
     principal = staff_principal(member)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import case, col, select
@@ -178,6 +178,14 @@ def view_invitation(*, session: TenantSession, token: str) -> InvitationView:
     return InvitationView(email=m.email, name=m.name)
 
 
+def activate_invited(member: StaffMember, now: datetime) -> None:
+    """An invited member becomes active; the emailed link stops working."""
+    member.status = AccountStatus.ACTIVE
+    member.invite_token_hash = None
+    member.invite_expires_at = None
+    member.updated_at = now
+
+
 def accept_invitation(
     *,
     session: TenantSession,
@@ -199,10 +207,7 @@ def accept_invitation(
     now = utcnow()
     member.name = clean_name
     member.password_hash = hash_password(password)
-    member.status = AccountStatus.ACTIVE
-    member.invite_token_hash = None
-    member.invite_expires_at = None
-    member.updated_at = now
+    activate_invited(member, now)
     member.last_login_at = now
     session.add(member)
     principal = staff_principal(member)
