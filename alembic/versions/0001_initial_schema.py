@@ -154,6 +154,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'phone', name='uq_patient_tenant_phone')
     )
     with op.batch_alter_table('patient', schema=None) as batch_op:
+        batch_op.create_index('ix_patient_tenant_created_at', ['tenant_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_patient_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('platform_audit_event',
@@ -301,6 +302,7 @@ def downgrade() -> None:
     op.drop_table('platform_audit_event')
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_patient_tenant_id'))
+        batch_op.drop_index('ix_patient_tenant_created_at')
 
     op.drop_table('patient')
     with op.batch_alter_table('password_reset_code', schema=None) as batch_op:
