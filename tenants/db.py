@@ -20,15 +20,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import Session as SASession
 from sqlalchemy.orm.session import SessionTransaction
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from tenants.context import current_tenant_id, tenant_context
 from tenants.errors import (
@@ -150,8 +152,38 @@ def _guard_bulk_write(state: ORMExecuteState) -> None:
         raise TenantReadOnly()
 
 
+@lru_cache(maxsize=1)
+def _tenant_table_names() -> frozenset[str]:
+    # Tenant tables are those with a tenant_id column (the same rule the RLS
+    # meta-test uses), read once all models are imported.
+    return frozenset(t.name for t in SQLModel.metadata.tables.values() if "tenant_id" in t.c)
+
+
+def _refuse_core_on_tenant_tables(state: ORMExecuteState) -> None:
+    """A Core statement (select(Patient.__table__)) carries no ORM entity for the
+    loader criteria to scope: refuse it rather than run it unfiltered. text()
+    is not inspected; on PostgreSQL RLS still walls it."""
+    statement = state.statement
+    if not isinstance(statement, sa.sql.ClauseElement) or isinstance(
+        statement, sa.sql.elements.TextClause
+    ):
+        return
+    names: set[str] = set()
+    for table in sql_util.find_tables(statement, include_joins=True):
+        if isinstance(table, sa.Table):
+            names.add(table.name)
+    hit = names & _tenant_table_names()
+    if hit:
+        raise NoTenantContext(
+            f"Core statement on tenant table(s) {sorted(hit)}: select ORM entities instead"
+        )
+
+
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_orm_statement(state: ORMExecuteState) -> None:
+    if not state.is_orm_statement:
+        _refuse_core_on_tenant_tables(state)
+        return
     if state.is_insert or state.is_update or state.is_delete:
         _guard_bulk_write(state)
     if not (state.is_select or state.is_update or state.is_delete):

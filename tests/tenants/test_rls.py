@@ -31,6 +31,7 @@ from prm_saas.accounts.models import (
 )
 from prm_saas.audit.models import AuditEvent, PlatformAuditEvent
 from tenants.db import bind_tenant, get_engine, platform_session, tenant_session
+from tenants.errors import NoTenantContext
 from tenants.models import TenantDomain
 from tenants.types import utcnow
 from tests.factories import World
@@ -222,9 +223,12 @@ def test_a_core_table_select_through_the_session_is_still_walled(seeded: World) 
     patient = Patient.metadata.tables["patient"]
     statement = sa.select(patient.c.tenant_id)
 
-    # when: tenant A runs it through the session factory
+    # when: tenant A runs it through the session, the ORM wall refuses it
+    with pytest.raises(NoTenantContext), tenant_session(seeded.a.id) as s:
+        s.execute(statement)
+    # and when it goes around the session, on the session's connection
     with tenant_session(seeded.a.id) as s:
-        rows = s.execute(statement).scalars().all()
+        rows = s.connection().execute(statement).scalars().all()
 
     # then: row-level security still limits it to A
     assert rows == [seeded.a.id]

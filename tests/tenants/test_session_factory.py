@@ -145,3 +145,11 @@ def test_bulk_insert_into_a_tenant_table_is_refused(world: World) -> None:
                 tenant_id=world.b.id,
             )
         )
+
+
+def test_core_statement_on_a_tenant_table_is_refused_not_run_unfiltered(world: World) -> None:
+    # select(Patient.__table__) has no ORM entity for the tenant criteria to scope
+    with pytest.raises(NoTenantContext), tenant_session(world.a.id) as s:
+        s.execute(select(Patient.__table__))  # type: ignore[call-overload]
+    with pytest.raises(NoTenantContext), tenant_session(world.a.id) as s:
+        s.execute(Patient.__table__.update().values(name="x"))  # type: ignore[attr-defined]
