@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
-from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import Session as SASession
 from sqlalchemy.orm.session import SessionTransaction
+from sqlalchemy.sql import util as sql_util
 from sqlmodel import Session, SQLModel, col
 
 from tenants.context import current_tenant_id, tenant_context

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
 from tenants.models import TenantScoped, ts_field
 
 

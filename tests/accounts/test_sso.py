@@ -169,7 +169,7 @@ def login_page(slug: str, key: str) -> str:
     return f"/t/{slug}/admin/login?sso_error={key}"
 
 
-# --- the happy paths ---------------------------------------------------------------------
+# --- the happy paths --------------------------------------------------------------------
 
 
 def test_staff_member_signs_in_with_the_tenants_identity_provider(sso: Sso) -> None:
@@ -400,7 +400,7 @@ def test_an_email_change_at_the_provider_cannot_take_over_another_account(sso: S
     assert session_count(sso.world.a.id) == 1
 
 
-# --- PKCE ---------------------------------------------------------------------------------
+# --- PKCE -------------------------------------------------------------------------------
 
 
 def test_the_authorization_request_carries_an_s256_challenge_and_a_nonce(sso: Sso) -> None:
@@ -461,7 +461,7 @@ def test_the_test_provider_insists_on_pkce(sso: Sso) -> None:
     assert r.status_code == 400
 
 
-# --- configuration -----------------------------------------------------------------------
+# --- configuration ----------------------------------------------------------------------
 
 
 def test_sso_disabled_is_not_configured(sso: Sso) -> None:
@@ -516,7 +516,7 @@ def test_an_unknown_tenant_is_not_found(sso: Sso) -> None:
         assert browser.get(f"{sso.app}/api/sso/no-such-clinic/callback?state=x").status_code == 404
 
 
-# --- two tenants ---------------------------------------------------------------------------
+# --- two tenants ------------------------------------------------------------------------
 
 
 def test_a_state_of_tenant_a_is_unknown_at_tenant_b(sso: Sso) -> None:
