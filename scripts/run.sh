@@ -21,8 +21,9 @@ python -m prm_saas.cli demo
 
 # The worker (with embedded beat) runs beside the web app and stops with it.
 scripts/celery.sh >var/celery.log 2>&1 &
-CELERY_PID=$!
-trap 'kill "$CELERY_PID" 2>/dev/null || true' EXIT INT TERM
+# On any exit (Ctrl-C, kill, the web app stopping) stop everything this script started.
+trap 'trap - EXIT INT TERM; kill 0 2>/dev/null' EXIT INT TERM
 echo "run.sh: Celery worker + beat started (log: var/celery.log)"
 
-reflex run --env prod --single-port --frontend-port "$PORT" --backend-port "$PORT"
+reflex run --env prod --single-port --frontend-port "$PORT" --backend-port "$PORT" &
+wait $!
