@@ -208,3 +208,24 @@ def form_dialog(
         open=open_var,
         on_open_change=on_open_change,
     )
+
+
+def new_password_fields(state: Any, label_key: str = "register.password") -> list[rx.Component]:
+    """Password and confirmation, with the policy as a hint."""
+    return [
+        field(
+            state,
+            label_key,
+            "password",
+            type="password",
+            hint_key="register.password_hint",
+            autocomplete="new-password",
+        ),
+        field(
+            state,
+            "register.password_confirm",
+            "password_confirm",
+            type="password",
+            autocomplete="new-password",
+        ),
+    ]

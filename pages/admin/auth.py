@@ -8,7 +8,15 @@ from urllib.parse import quote
 import reflex as rx
 
 from components.app_state import AppState, safe_next
-from components.forms import FormMixin, field, form_error, form_str, sign_in_form, submit_button
+from components.forms import (
+    FormMixin,
+    field,
+    form_error,
+    form_str,
+    new_password_fields,
+    sign_in_form,
+    submit_button,
+)
 from components.i18n import t
 from components.layout import centered_card, gate, language_switch
 from components.routing import page
@@ -209,21 +217,7 @@ def accept_invite() -> rx.Component:
                 rx.vstack(
                     rx.text(s.invite_email, weight="bold", id="invite-email"),
                     field(s, "common.name", "name", default_value=s.invite_name),
-                    field(
-                        s,
-                        "register.password",
-                        "password",
-                        type="password",
-                        hint_key="register.password_hint",
-                        autocomplete="new-password",
-                    ),
-                    field(
-                        s,
-                        "register.password_confirm",
-                        "password_confirm",
-                        type="password",
-                        autocomplete="new-password",
-                    ),
+                    *new_password_fields(s, "register.password"),
                     submit_button("accept.submit"),
                     spacing="3",
                     width="100%",
