@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 TENANT_HEADER = "prm_tenant_id"
 
 #: Every module that defines tasks; the worker imports these at start.
-TASK_MODULES = ("prm_saas.housekeeping.tasks",)
+TASK_MODULES = ("prm_saas.housekeeping.tasks", "prm_saas.messaging.tasks")
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
 #: on the primary key (no OFFSET, no long-lived transaction holding a snapshot
@@ -117,6 +117,12 @@ def _make_app() -> Celery:
         beat_schedule_filename=str(VAR_DIR / "celerybeat-schedule"),
         beat_schedule={
             # At :17 rather than :00, when hourly jobs everywhere else start.
+            # Due reminders and queued messages of every tenant, every minute.
+            "messaging-dispatch-due": {
+                "task": "messaging.dispatch_due",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",
                 "schedule": crontab(minute=17),

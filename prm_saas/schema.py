@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import prm_saas.accounts.models
 import prm_saas.audit.models  # noqa: F401
+import prm_saas.messaging.models  # noqa: F401
 import tenants.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -126,6 +126,8 @@ class Patient(PatientBase, TenantScoped, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     status: AccountStatus = Field(default=AccountStatus.ACTIVE, sa_type=sa.String(10))
     locale: str | None = Field(default=None, max_length=8)
+    # Where the patient lives, if not in the tenant's zone (quiet hours use it).
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()
     last_login_at: datetime | None = ts_field(nullable=True, default_now=False)

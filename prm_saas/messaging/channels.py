@@ -1,0 +1,187 @@
+"""Channels behind one interface: each takes a rendered message and hands it to a
+provider, returning the provider's message id or raising ChannelError.
+
+The in-app channel needs no provider: delivery.py writes the inbox row in the
+same transaction that marks the message sent, so it is exactly-once by
+construction. Email and SMS leave the process; their adapters carry an
+idempotency key (SMS: a header the provider deduplicates on; email: a
+Message-ID derived from the message, so a resend after a lost worker is the
+same message to the receiving side).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Protocol
+
+import httpx
+
+from prm_saas.settings import get_settings
+
+SMTP_TIMEOUT_S = 10
+SMS_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A rendered message, ready for a provider."""
+
+    message_id: int
+    tenant_id: int
+    to: str
+    subject: str
+    body: str
+    idempotency_key: str
+    marketing: bool
+    unsubscribe_url: str = ""
+    from_name: str = ""
+
+
+class ChannelError(Exception):
+    """The provider refused or failed. ``transient`` errors are retried with back-off."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class ChannelAdapter(Protocol):
+    """What every outbound channel does."""
+
+    def send(self, out: Outbound) -> str:
+        """Deliver ``out``; the provider's message id. Raises ChannelError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections kept between sends."""
+        ...
+
+
+class EmailChannel:
+    """SMTP, one connection reused for a batch of messages."""
+
+    def __init__(self) -> None:
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connection(self) -> smtplib.SMTP:
+        s = get_settings()
+        if not s.smtp_host:
+            raise ChannelError("SMTP_HOST is not configured", transient=False)
+        if self._smtp is None:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT_S)
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user and s.smtp_password:
+                smtp.login(s.smtp_user, s.smtp_password)
+            self._smtp = smtp
+        return self._smtp
+
+    def send(self, out: Outbound) -> str:
+        """Send one email; permanent for a refused recipient, transient otherwise."""
+        s = get_settings()
+        msg = EmailMessage()
+        default_name, _sep, default_addr = s.mail_from.rpartition(" <")
+        address = default_addr.rstrip(">") if default_addr else s.mail_from
+        msg["From"] = formataddr((out.from_name or default_name or "PRM", address))
+        msg["To"] = out.to
+        msg["Subject"] = " ".join(out.subject.split())
+        # The same message always has the same Message-ID: a resend after a lost
+        # worker is recognisably the same mail (clients collapse duplicates).
+        msg["Message-ID"] = f"<{out.idempotency_key}@prm.localhost>"
+        body = out.body
+        if out.marketing and out.unsubscribe_url:
+            msg["List-Unsubscribe"] = f"<{out.unsubscribe_url}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            body += f"\n\n--\n退订 / Unsubscribe: {out.unsubscribe_url}"
+        msg.set_content(body)
+        try:
+            refused = self._connection().send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError(f"recipient refused: {exc.recipients}", transient=False) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise ChannelError(f"SMTP: {exc}", transient=True) from exc
+        if refused:
+            raise ChannelError(f"recipient refused: {refused}", transient=False)
+        return str(msg["Message-ID"])
+
+    def close(self) -> None:
+        """Quit the SMTP session."""
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    """A tenant's SMS provider account."""
+
+    url: str
+    api_key: str
+    sender: str
+    callback_url: str
+
+
+class SmsChannel:
+    """An HTTP SMS provider: POST {url}/messages, JSON in and out.
+
+    Request: {"to", "from", "text", "callback_url", "client_ref"} with
+    ``Authorization: Bearer <api key>`` and ``Idempotency-Key`` (the provider
+    returns the first result for a repeated key). Response: {"id": "..."}.
+    4xx other than 408/429 are permanent (bad number, bad account); the rest
+    is retried.
+    """
+
+    def __init__(self, config: SmsConfig) -> None:
+        self.config = config
+        self._client = httpx.Client(timeout=SMS_TIMEOUT_S)
+
+    def send(self, out: Outbound) -> str:
+        """Send one text message."""
+        if not self.config.url:
+            raise ChannelError("SMS provider is not configured", transient=False)
+        try:
+            r = self._client.post(
+                f"{self.config.url.rstrip('/')}/messages",
+                json={
+                    "to": out.to,
+                    "from": self.config.sender,
+                    "text": out.body,
+                    "callback_url": self.config.callback_url,
+                    "client_ref": out.idempotency_key,
+                },
+                headers={
+                    "Authorization": f"Bearer {self.config.api_key}",
+                    "Idempotency-Key": out.idempotency_key,
+                },
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"SMS provider: {exc}", transient=True) from exc
+        if r.status_code in (408, 429) or r.status_code >= 500:
+            raise ChannelError(f"SMS provider HTTP {r.status_code}: {r.text[:200]}", transient=True)
+        if r.status_code >= 400:
+            raise ChannelError(
+                f"SMS provider HTTP {r.status_code}: {r.text[:200]}", transient=False
+            )
+        try:
+            provider_id = str(r.json()["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ChannelError(
+                f"SMS provider answer unreadable: {r.text[:200]}", transient=True
+            ) from exc
+        return provider_id
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+
+def payload_json(payload: object) -> str:
+    """A provider payload as stored (compact, non-ASCII kept)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)[:4000]
