@@ -107,6 +107,9 @@ def used_keys() -> dict[str, list[str]]:
 
 
 CATALOG_MODULES = {"prm_saas/i18n.py", "prm_saas/i18n_ui.py"}
+# Keywords (and dict keys) whose dotted strings are names, not messages: audit
+# actions, Celery task names, foreign keys.
+NOT_MESSAGE_KEYWORDS = {"action", "name", "task", "foreign_key"}
 ENUM_BASES = {"Enum", "StrEnum", "IntEnum"}
 
 
@@ -125,8 +128,12 @@ def dotted_literals_in_message_namespaces() -> dict[str, list[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"), rel)
         skip: set[int] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.keyword) and node.arg == "action":
+            if isinstance(node, ast.keyword) and node.arg in NOT_MESSAGE_KEYWORDS:
                 skip |= {id(n) for n in ast.walk(node.value)}
+            elif isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values, strict=True):
+                    if isinstance(k, ast.Constant) and k.value in NOT_MESSAGE_KEYWORDS:
+                        skip |= {id(n) for n in ast.walk(v)}
             elif isinstance(node, ast.ClassDef) and any(_name(b) in ENUM_BASES for b in node.bases):
                 skip |= {id(n) for st in node.body for n in ast.walk(st)}
         for node in ast.walk(tree):
