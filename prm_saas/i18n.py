@@ -155,10 +155,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{inviter} invited you to join {tenant}. Open this link within 7 days to set your password:\n{url}",
     ),
     # --- messaging --------------------------------------------------------
-    "messaging.bad_cap": ("每日上限应在 0–{max} 之间（0 表示不限）。", "The daily cap must be 0–{max} (0 means none)."),
+    "messaging.bad_cap": (
+        "每日上限应在 0–{max} 之间（0 表示不限）。",
+        "The daily cap must be 0–{max} (0 means none).",
+    ),
     "messaging.bad_time": ("时间格式应为 HH:MM，如 21:00。", "Times look like HH:MM, e.g. 21:00."),
-    "messaging.missing_variable": ("消息缺少变量 {name} 的值。", "The message has no value for {name}."),
-    "messaging.no_address": ("该患者在此渠道没有联系方式。", "The patient has no address on this channel."),
+    "messaging.missing_variable": (
+        "消息缺少变量 {name} 的值。",
+        "The message has no value for {name}.",
+    ),
+    "messaging.no_address": (
+        "该患者在此渠道没有联系方式。",
+        "The patient has no address on this channel.",
+    ),
     "messaging.template_syntax": (
         "模板格式错误（{token}）：变量只能是简单名称，例如 patient_name，不带格式或下标。",
         "Template error ({token}): variables are plain names such as patient_name.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import prm_saas.accounts.models
-import prm_saas.audit.models  # noqa: F401
+import prm_saas.audit.models
 import prm_saas.messaging.models  # noqa: F401
 import tenants.models  # noqa: F401
 
