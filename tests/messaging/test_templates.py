@@ -71,7 +71,7 @@ def test_a_saved_wording_is_used_for_that_tenant_only(world: World) -> None:
             "{tenant_name}：{title} 于 {when}",
         )
     with tenant_session(world.b.id) as s:
-        subject, body = effective_template(s, "care.reminder", Channel.SMS, "zh-CN") or ("", "")
+        _subject, body = effective_template(s, "care.reminder", Channel.SMS, "zh-CN") or ("", "")
         assert body.startswith("【{tenant_name}】")
 
 
