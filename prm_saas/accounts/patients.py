@@ -130,3 +130,77 @@ def set_my_locale(*, session: TenantSession, actor: Principal, locale: str) -> N
     p.locale = loc
     p.updated_at = utcnow()
     session.add(p)
+
+
+def update_my_contact(
+    *, session: TenantSession, actor: Principal, phone: str, email: str, ip: str = ""
+) -> PatientPublic:
+    """The patient changes their own phone and email (one of them is required).
+
+    Both are validated and must be free within the tenant; a change to either
+    is all or nothing, and audited (which fields changed, not their values).
+    """
+    require_patient(session, actor)
+    c = Checker()
+    clean_phone = c.phone("phone", phone, required=False)
+    clean_email = c.email("email", email, required=False)
+    if not (phone or "").strip() and not (email or "").strip():
+        c.fail("phone", "field.phone_or_email")
+    for field, error in _contact_taken(session, actor.id, clean_phone, clean_email).items():
+        c.fail(field, error)
+    c.raise_if_any()
+
+    patient = session.exec(select(Patient).where(Patient.id == actor.id)).one()
+    changed = [
+        name
+        for name, old, new in (
+            ("phone", patient.phone, clean_phone),
+            ("email", patient.email, clean_email),
+        )
+        if old != new
+    ]
+    if not changed:
+        return PatientPublic.model_validate(patient, from_attributes=True)
+    try:
+        # Changed inside the savepoint: begin_nested() flushes what is pending first.
+        with session.begin_nested():
+            patient.phone, patient.email, patient.updated_at = clean_phone, clean_email, utcnow()
+            session.add(patient)
+            session.flush()
+    except IntegrityError:
+        # Another patient took the number or address between the check and the
+        # write; it is committed now, so looking again says which.
+        taken = _contact_taken(session, actor.id, clean_phone, clean_email) or {
+            changed[0]: f"field.{changed[0]}_taken"
+        }
+        raise FieldErrors({f: (k, {}) for f, k in taken.items()}) from None
+    record(
+        session,
+        actor=actor,
+        action="patient.contact_changed",
+        target_type="patient",
+        target_id=patient.id,
+        ip=ip,
+        details={"changed": changed},
+    )
+    return PatientPublic.model_validate(patient, from_attributes=True)
+
+
+def _contact_taken(
+    session: TenantSession, patient_id: int, phone: str | None, email: str | None
+) -> dict[str, str]:
+    """The fields whose value another patient of the tenant already has."""
+    taken: dict[str, str] = {}
+    with session.no_autoflush:
+        for field, column, value, key in (
+            ("phone", Patient.phone, phone, "field.phone_taken"),
+            ("email", Patient.email, email, "field.email_taken"),
+        ):
+            if (
+                value
+                and session.exec(
+                    select(Patient.id).where(column == value, Patient.id != patient_id)
+                ).first()
+            ):
+                taken[field] = key
+    return taken
