@@ -140,20 +140,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "不能修改自己的角色或停用自己。",
         "You cannot change your own role or disable yourself.",
     ),
-    # --- mail / sms -------------------------------------------------------
-    "mail.reset.subject": ("【{tenant}】密码重置验证码", "[{tenant}] Your password reset code"),
-    "mail.reset.body": (
-        "您的验证码是 {code}，15 分钟内有效。如非本人操作，请忽略。",
-        "Your code is {code}. It is valid for 15 minutes. If you did not ask for it, ignore this message.",
-    ),
-    "mail.invite.subject": (
-        "【{tenant}】员工账号邀请",
-        "[{tenant}] You are invited to join the staff",
-    ),
-    "mail.invite.body": (
-        "{inviter} 邀请您加入 {tenant}。请在 7 天内打开以下链接设置密码：\n{url}",
-        "{inviter} invited you to join {tenant}. Open this link within 7 days to set your password:\n{url}",
-    ),
     # --- messaging --------------------------------------------------------
     "messaging.bad_cap": (
         "每日上限应在 0–{max} 之间（0 表示不限）。",
@@ -176,13 +162,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "未知变量 {name}。可用变量：{allowed}",
         "Unknown variable {name}. Available: {allowed}",
     ),
+    # the unsubscribe page (/api/messaging/unsubscribe), shown in both languages at once
+    "messaging.channel.email": ("邮件", "email"),
+    "messaging.channel.sms": ("短信", "SMS"),
+    "messaging.channel.inapp": ("站内消息", "in-app"),
+    "messaging.unsubscribe.title": ("退订推广信息", "Unsubscribe"),
+    "messaging.unsubscribe.question": (
+        "不再接收{tenant}的{channel}推广信息？",
+        "Stop promotional {channel} messages from {tenant}?",
+    ),
+    "messaging.unsubscribe.note": (
+        "预约确认、就诊提醒等服务通知不受影响。",
+        "Service messages such as booking confirmations and reminders still reach you.",
+    ),
+    "messaging.unsubscribe.button": ("确认退订", "Unsubscribe"),
+    "messaging.unsubscribe.done": (
+        "已退订：您将不再收到{tenant}的{channel}推广信息。",
+        "Done: you will get no more promotional {channel} messages from {tenant}.",
+    ),
+    "messaging.unsubscribe.invalid": (
+        "退订链接无效或已失效。",
+        "This unsubscribe link is not valid.",
+    ),
     # template names (the editor and the delivery log show them)
     "care.reminder": ("就诊 / 随访提醒", "Care reminder"),
     "marketing.health_tip": ("健康小贴士（营销）", "Health tip (marketing)"),
-    "mail.send_failed": (
-        "邮件发送失败，请稍后再试。",
-        "The email could not be sent. Please try again later.",
-    ),
+    "account.password_reset": ("密码重置验证码", "Password reset code"),
+    "account.staff_invite": ("员工邀请", "Staff invitation"),
 }
 
 

@@ -248,6 +248,8 @@ def on_commit(session: SASession, callback: Callable[[], None]) -> None:
 
 @event.listens_for(TenantSession, "after_commit")
 def _run_on_commit(session: SASession) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released; the real commit is still to come
     for callback in session.info.pop(_ON_COMMIT_KEY, []):
         callback()
 

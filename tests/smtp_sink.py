@@ -1,6 +1,6 @@
 """A real SMTP server on localhost (aiosmtpd) that keeps what it receives.
 
-The services send mail through prm_saas.messaging.mail over a real SMTP
+The messaging engine sends mail through its email channel over a real SMTP
 connection; these fixtures point SMTP_HOST/SMTP_PORT at the sink (or at a
 port where nothing listens, to test what happens when mail is down) and clear
 the cached settings so the services read the new values.

@@ -159,8 +159,7 @@ def test_the_scan_finds_the_keys_it_should() -> None:
         "field.phone_taken",
         "field.code_invalid",
         "error.not_found",
-        "mail.send_failed",
-        "mail.invite.subject",
+        "messaging.no_address",
         "auth.last_admin",
         "field.email_taken_staff",
     ):

@@ -28,8 +28,10 @@ from prm_saas.accounts.models import (
     StaffMember,
 )
 from prm_saas.audit.services import record
-from prm_saas.i18n import translate
-from prm_saas.messaging.mail import MailFailed, send_email, send_sms
+from prm_saas.messaging.delivery import deliver_after_commit
+from prm_saas.messaging.models import Channel
+from prm_saas.messaging.outbox import enqueue_to_address
+from prm_saas.messaging.preferences import messaging_settings
 from prm_saas.validation import Checker, normalize_email, normalize_phone
 from tenants.db import TenantSession
 from tenants.errors import TenantReadOnly
@@ -109,39 +111,47 @@ def request_reset(*, session: TenantSession, kind: str, identifier: str, ip: str
         .values(used_at=now)
     )
     code = new_code()
-    session.add(
-        PasswordResetCode(
-            principal_kind=pkind,
-            principal_id=account.id,
-            code_hash=code_digest(code, scope=f"{account.tenant_id}:{pkind}:{account.id}"),
-            created_at=now,
-            expires_at=now + CODE_TTL,
-        )
+    reset = PasswordResetCode(
+        principal_kind=pkind,
+        principal_id=account.id,
+        code_hash=code_digest(code, scope=f"{account.tenant_id}:{pkind}:{account.id}"),
+        created_at=now,
+        expires_at=now + CODE_TTL,
     )
+    session.add(reset)
+    session.flush()
     tenant = session.get(Tenant, account.tenant_id)
     assert tenant is not None
-    loc = account.locale or str(tenant.default_locale)
-    body = translate("mail.reset.body", loc, code=code)
-    use_email = "@" in identifier or (isinstance(account, StaffMember)) or not account.phone
-    sent = True
-    try:
-        if use_email and account.email:
-            send_email(
-                to=account.email,
-                subject=translate("mail.reset.subject", loc, tenant=tenant.name),
-                body=body,
-            )
-        elif isinstance(account, Patient) and account.phone:
-            send_sms(to=account.phone, body=f"【{tenant.name}】{body}")
-    except MailFailed:
-        # Answer exactly as for an unknown account: an error here would tell a
-        # stranger that the account exists. The failure is in the audit log.
-        sent = False
+    # A patient who asked with a phone number gets a text when the tenant sends
+    # texts (or has no email on file); everyone else an email.
+    by_sms = (
+        isinstance(account, Patient)
+        and bool(account.phone)
+        and "@" not in identifier
+        and (messaging_settings(session).sms_enabled or not account.email)
+    )
+    address = account.phone if by_sms else account.email
+    if address:
+        message = enqueue_to_address(
+            session,
+            template_key="account.password_reset",
+            channel=Channel.SMS if by_sms else Channel.EMAIL,
+            to_address=address,
+            name=account.name,
+            locale=account.locale or str(tenant.default_locale),
+            variables={"code": code},
+            dedupe_key=f"password-reset:{pkind}:{account.id}:{reset.id}",
+            expires_at=reset.expires_at,
+            source=f"{pkind}:{account.id}",
+        )
+        # Sent once this commits; a delivery failure stays in the outbox (and its
+        # log) and never changes this answer, which must not reveal the account.
+        deliver_after_commit(session, message)
     record(
         session,
         actor=None,
         actor_label=identifier[:254],
-        action="auth.reset_requested" if sent else "auth.reset_mail_failed",
+        action="auth.reset_requested",
         ip=ip,
         target_type=str(pkind),
         target_id=account.id,

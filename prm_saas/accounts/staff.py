@@ -19,8 +19,9 @@ from prm_saas.accounts.models import (
     StaffRole,
 )
 from prm_saas.audit.services import record
-from prm_saas.i18n import translate
-from prm_saas.messaging.mail import send_email
+from prm_saas.messaging.delivery import deliver_after_commit
+from prm_saas.messaging.models import Channel
+from prm_saas.messaging.outbox import enqueue_to_address
 from prm_saas.settings import get_settings
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
@@ -45,29 +46,31 @@ def list_staff(*, session: TenantSession, actor: Principal) -> list[StaffMemberP
 
 
 def _send_invite(session: TenantSession, member: StaffMember, token: str, inviter: str) -> None:
+    """Put the invitation in the outbox (in the caller's transaction) and send it
+    as soon as that commits; a mail server that is down gets it on retry."""
     tenant = session.get(Tenant, member.tenant_id)
     assert tenant is not None
     info = TenantInfo.of(tenant)
     url = (
         f"{tenant_base_url(info, public_url=get_settings().public_url)}/admin/accept?token={token}"
     )
-    loc = member.locale or str(tenant.default_locale)
-    send_email(
-        to=member.email,
-        subject=translate("mail.invite.subject", loc, tenant=tenant.name),
-        body=translate("mail.invite.body", loc, tenant=tenant.name, inviter=inviter, url=url),
+    message = enqueue_to_address(
+        session, template_key="account.staff_invite", channel=Channel.EMAIL,
+        to_address=member.email, name=member.name,
+        locale=member.locale or str(tenant.default_locale),
+        variables={"inviter": inviter, "url": url},
+        dedupe_key=f"staff-invite:{member.id}:{token_digest(token)[:16]}",
+        source=f"staff:{member.id}",
     )
+    deliver_after_commit(session, message)
 
 
 def create_invitation(
     session: TenantSession, *, email: str, name: str, role: StaffRole, inviter: str
 ) -> StaffMember:
-    """Insert an invited staff member and email the invitation (shared by onboarding).
-
-    The row and the mail succeed or fail together: if the mail cannot be sent
-    (MailFailed), the row is gone again even when the caller goes on with its
-    transaction.
-    """
+    """Insert an invited staff member and queue the invitation email (shared by
+    onboarding): both are written in the caller's transaction, so neither exists
+    without the other; the mail leaves once that commits, with retries."""
     token = new_token()
     now = utcnow()
     member = StaffMember(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,6 +23,8 @@ from typing import Protocol
 import httpx
 
 from prm_saas.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_S = 10
 SMS_TIMEOUT_S = 10
@@ -40,6 +43,12 @@ class Outbound:
     marketing: bool
     unsubscribe_url: str = ""
     from_name: str = ""
+    redact: bool = False  # wipe the body from the outbox once it is final
+
+
+def _one_line(value: str) -> str:
+    """A header value: line breaks (header injection) folded into single spaces."""
+    return " ".join(value.split())
 
 
 class ChannelError(Exception):
@@ -70,10 +79,8 @@ class EmailChannel:
 
     def _connection(self) -> smtplib.SMTP:
         s = get_settings()
-        if not s.smtp_host:
-            raise ChannelError("SMTP_HOST is not configured", transient=False)
         if self._smtp is None:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT_S)
+            smtp = smtplib.SMTP(s.smtp_host or "localhost", s.smtp_port, timeout=SMTP_TIMEOUT_S)
             if s.smtp_starttls:
                 smtp.starttls()
             if s.smtp_user and s.smtp_password:
@@ -87,9 +94,9 @@ class EmailChannel:
         msg = EmailMessage()
         default_name, _sep, default_addr = s.mail_from.rpartition(" <")
         address = default_addr.rstrip(">") if default_addr else s.mail_from
-        msg["From"] = formataddr((out.from_name or default_name or "PRM", address))
-        msg["To"] = out.to
-        msg["Subject"] = " ".join(out.subject.split())
+        msg["From"] = formataddr((_one_line(out.from_name or default_name or "PRM"), address))
+        msg["To"] = _one_line(out.to)
+        msg["Subject"] = _one_line(out.subject)
         # The same message always has the same Message-ID: a resend after a lost
         # worker is recognisably the same mail (clients collapse duplicates).
         msg["Message-ID"] = f"<{out.idempotency_key}@prm.localhost>"
@@ -99,6 +106,10 @@ class EmailChannel:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             body += f"\n\n--\n退订 / Unsubscribe: {out.unsubscribe_url}"
         msg.set_content(body)
+        if not s.smtp_host:
+            # No mail server configured (a laptop install): the console is the mailbox.
+            log.warning("console mail to %s: %s\n%s", out.to, msg["Subject"], body)
+            return str(msg["Message-ID"])
         try:
             refused = self._connection().send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:

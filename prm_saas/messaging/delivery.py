@@ -39,6 +39,7 @@ from prm_saas.messaging.channels import (
     SmsConfig,
 )
 from prm_saas.messaging.models import (
+    FINAL_STATUSES,
     Category,
     Channel,
     InboxItem,
@@ -46,7 +47,7 @@ from prm_saas.messaging.models import (
     MessageStatus,
     MessagingSettings,
 )
-from prm_saas.messaging.outbox import lease
+from prm_saas.messaging.outbox import claim_ids, lease
 from prm_saas.messaging.preferences import (
     count_usage,
     may_send,
@@ -55,9 +56,9 @@ from prm_saas.messaging.preferences import (
     unsubscribe_token,
 )
 from prm_saas.messaging.quiet_hours import quiet_until
-from prm_saas.messaging.templates import MissingVariable, effective_template, render
+from prm_saas.messaging.templates import MissingVariable, effective_template, render, spec_of
 from prm_saas.settings import get_settings
-from tenants.db import TenantSession, tenant_session
+from tenants.db import TenantSession, on_commit, tenant_session
 from tenants.models import Tenant
 from tenants.resolution import TenantInfo, tenant_base_url
 from tenants.types import utcnow
@@ -148,12 +149,17 @@ def _over_cap(session: TenantSession, msg: Message, ctx: _Context, now: datetime
     return sent_today >= cap
 
 
+REDACTED = "{}"
+
+
 def _finish(msg: Message, status: MessageStatus, now: datetime, **fields: object) -> None:
     msg.status = status
     msg.lease_until = None
     msg.updated_at = now
     for k, v in fields.items():
         setattr(msg, k, v)
+    if status in FINAL_STATUSES and spec_of(msg.template_key).redact:
+        msg.variables, msg.body = REDACTED, ""
 
 
 def _prepare(
@@ -246,6 +252,7 @@ def _prepare(
         marketing=msg.category == Category.MARKETING,
         unsubscribe_url=unsubscribe,
         from_name=ctx.settings.email_from_name or ctx.tenant.name,
+        redact=spec_of(msg.template_key).redact,
     ), Channel(msg.channel)
 
 
@@ -269,6 +276,7 @@ def _record_outcome(
                 updated_at=now,
                 provider_message_id=provider_id or "",
                 error="",
+                **({"variables": REDACTED, "body": ""} if out.redact else {}),
             )
         )
         if done.rowcount:
@@ -318,3 +326,23 @@ def deliver_batch(
     finally:
         ctx.close()
     return result
+
+
+def deliver_after_commit(session: TenantSession, message: Message) -> None:
+    """Send ``message`` as soon as the caller's transaction commits, in this process
+    (a password-reset code should not wait for the next beat). If that fails it
+    stays in the outbox and the dispatcher retries it."""
+    tenant_id, message_id = session.tenant_id, message.id
+    if tenant_id is None or message_id is None:
+        return
+
+    def deliver_now() -> None:
+        try:
+            with tenant_session(tenant_id) as s:
+                ids = claim_ids(s, ids=[message_id], now=utcnow())
+            if ids:
+                deliver_batch(tenant_id=tenant_id, message_ids=ids)
+        except Exception:
+            log.exception("immediate delivery of message %s failed", message_id)
+
+    on_commit(session, deliver_now)

@@ -84,26 +84,64 @@ def enqueue(
     The template is rendered when the message is sent, in the patient's
     language, so a tenant's wording change reaches messages already scheduled.
     """
-    existing = session.exec(select(Message).where(Message.dedupe_key == dedupe_key)).first()
+    existing = _existing(session, dedupe_key)
     if existing is not None:
         return existing
+    to = _recipient(session, patient_id, channel)
+    return _insert(session, template_key=template_key, channel=channel, patient_id=patient_id,
+                   recipient=to, variables=variables, dedupe_key=dedupe_key, due_at=due_at,
+                   expires_at=expires_at, urgent=urgent, source=source)
+
+
+def enqueue_to_address(
+    session: TenantSession,
+    *,
+    template_key: str,
+    channel: Channel,
+    to_address: str,
+    name: str,
+    locale: str,
+    variables: dict[str, Any],
+    dedupe_key: str,
+    expires_at: datetime | None = None,
+    source: str = "",
+) -> Message:
+    """Record an urgent account message for someone who is not a patient (a staff
+    member's invitation, a password-reset code): no consent or cap applies."""
+    existing = _existing(session, dedupe_key)
+    if existing is not None:
+        return existing
+    to = _Recipient(address=to_address, locale=locale, timezone="", name=name)
+    return _insert(session, template_key=template_key, channel=channel, patient_id=None,
+                   recipient=to, variables=variables, dedupe_key=dedupe_key, due_at=None,
+                   expires_at=expires_at, urgent=True, source=source)
+
+
+def _existing(session: TenantSession, dedupe_key: str) -> Message | None:
+    return session.exec(select(Message).where(Message.dedupe_key == dedupe_key[:200])).first()
+
+
+def _insert(
+    session: TenantSession, *, template_key: str, channel: Channel, patient_id: int | None,
+    recipient: _Recipient, variables: dict[str, Any], dedupe_key: str,
+    due_at: datetime | None, expires_at: datetime | None, urgent: bool, source: str,
+) -> Message:
     spec = spec_of(template_key)
     unknown = set(variables) - spec.allowed
     if unknown:
         raise ValueError(f"{template_key}: unknown variables {sorted(unknown)}")
-    to = _recipient(session, patient_id, channel)
     now = utcnow()
     msg = Message(
         patient_id=patient_id,
-        to_address=to.address,
+        to_address=recipient.address,
         channel=channel,
         category=spec.category,
         urgent=urgent,
         template_key=template_key,
-        locale=to.locale,
-        recipient_tz=to.timezone,
+        locale=recipient.locale,
+        recipient_tz=recipient.timezone,
         variables=json.dumps(
-            {"patient_name": to.name, **variables}, ensure_ascii=False, default=str
+            {"patient_name": recipient.name, **variables}, ensure_ascii=False, default=str
         ),
         dedupe_key=dedupe_key[:200],
         source=source[:80],
@@ -119,7 +157,7 @@ def enqueue(
             session.flush()
     except IntegrityError:
         # Enqueued concurrently under the same key: that row is the message.
-        return session.exec(select(Message).where(Message.dedupe_key == dedupe_key)).one()
+        return session.exec(select(Message).where(Message.dedupe_key == dedupe_key[:200])).one()
     return msg
 
 
@@ -155,6 +193,23 @@ def claim_due(session: TenantSession, *, now: datetime, limit: int) -> list[int]
                 col(Message.status).in_([MessageStatus.QUEUED, MessageStatus.SENDING])
                 & (col(Message.lease_until) < now)
             ),
+        )
+        .values(status=MessageStatus.QUEUED, lease_until=now + lease(), updated_at=now)
+        .returning(col(Message.id))
+    ).all()
+    return sorted(int(row[0]) for row in claimed)
+
+
+def claim_ids(session: TenantSession, *, ids: list[int], now: datetime) -> list[int]:
+    """Claim these scheduled, due rows (to send them right away); returns those claimed."""
+    if not ids:
+        return []
+    claimed = session.exec(
+        update(Message)
+        .where(
+            col(Message.id).in_(ids),
+            col(Message.status) == MessageStatus.SCHEDULED,
+            col(Message.due_at) <= now,
         )
         .values(status=MessageStatus.QUEUED, lease_until=now + lease(), updated_at=now)
         .returning(col(Message.id))

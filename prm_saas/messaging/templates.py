@@ -40,6 +40,9 @@ class TemplateSpec:
     # (channel, locale) -> (subject, body)
     defaults: dict[tuple[Channel, str], tuple[str, str]] = field(default_factory=dict)
     sample: dict[str, str] = field(default_factory=dict)  # values for previews
+    # Carries a secret (a reset code, an invitation link): once the message is
+    # final, its variables and body are wiped from the outbox.
+    redact: bool = False
 
     @property
     def allowed(self) -> frozenset[str]:

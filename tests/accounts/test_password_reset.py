@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlmodel import col, func, select, update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from prm_saas.accounts.auth import login_patient, login_staff, resolve_session
 from prm_saas.accounts.models import AccountStatus, PasswordResetCode, PrincipalKind, StaffMember
@@ -19,12 +23,15 @@ from prm_saas.accounts.password_reset import (
     reset_password,
 )
 from prm_saas.audit.models import AuditEvent
+from prm_saas.messaging.models import Message, MessageStatus
+from prm_saas.messaging.preferences import update_messaging_settings
 from tenants.db import tenant_session
 from tenants.errors import TenantReadOnly
 from tenants.models import TenantStatus
 from tenants.resolution import TenantInfo
 from tenants.types import utcnow
 from tests.factories import PASSWORD, World, change_status, make_patient, make_staff, make_tenant
+from tests.oidc_provider import serve_app
 from tests.smtp_sink import MailSink
 
 NEW = "Fresh2025start"
@@ -75,19 +82,6 @@ def codes(tenant: TenantInfo) -> int:
         return s.exec(select(func.count()).select_from(PasswordResetCode)).one()
 
 
-def sms_code(caplog: pytest.LogCaptureFixture, phone: str) -> str:
-    """The code in the newest console SMS to ``phone``."""
-    sent = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "prm_saas.mail" and f"sms to {phone}" in r.getMessage()
-    ]
-    assert sent, "no SMS was sent"
-    m = re.search(r"\b(\d{6})\b", sent[-1])
-    assert m
-    return m.group(1)
-
-
 # --- the happy paths --------------------------------------------------------------------
 
 
@@ -111,26 +105,72 @@ def test_patient_reset_by_email(world: World, smtp_sink: MailSink) -> None:
     assert patient_ok(world.a, "13800000001", NEW)
 
 
-def test_patient_reset_by_phone_goes_by_sms(
-    world: World, smtp_sink: MailSink, caplog: pytest.LogCaptureFixture
+def test_patient_reset_by_phone_falls_back_to_email_when_the_tenant_sends_no_texts(
+    world: World, smtp_sink: MailSink
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="prm_saas.mail")
-
+    # given a tenant without an SMS provider (the default) and a patient with an email
     request(world.a, "patient", "138 0000 0001")
 
-    assert smtp_sink.messages == []  # the phone was given, so the code goes to the phone
-    code = sms_code(caplog, "+8613800000001")
+    code = smtp_sink.last_to("p@a.test").code()
     assert reset(world.a, "patient", "13800000001", code) == {}
     assert patient_ok(world.a, "p@a.test", NEW)
 
 
-def test_patient_without_email_gets_an_sms_even_for_a_typo_free_phone(
-    world: World, caplog: pytest.LogCaptureFixture, smtp_sink: MailSink
+@pytest.fixture
+def sms_box(world: World) -> Iterator[list[dict[str, str]]]:
+    """A tiny SMS provider on a local port; tenant A is set up to text through it."""
+    received: list[dict[str, str]] = []
+
+    async def messages(request: Request) -> JSONResponse:
+        received.append(await request.json())
+        return JSONResponse({"id": f"sms-{len(received)}"})
+
+    with serve_app(Starlette(routes=[Route("/messages", messages, methods=["POST"])])) as url:
+        with tenant_session(world.a.id) as s:
+            update_messaging_settings(
+                session=s,
+                actor=world.admin_a,
+                email_enabled=True,
+                email_from_name="",
+                sms_enabled=True,
+                sms_provider_url=url,
+                sms_sender="SUNSHINE",
+                quiet_start="21:00",
+                quiet_end="08:00",
+                daily_cap=3,
+                marketing_default=True,
+                sms_api_key="key",
+                sms_webhook_secret="secret",
+            )
+        yield received
+
+
+def sms_code(box: list[dict[str, str]], phone: str) -> str:
+    """The code in the newest text to ``phone``."""
+    sent = [m["text"] for m in box if m["to"] == phone]
+    assert sent, f"no SMS to {phone}: {box}"
+    m = re.search(r"\b(\d{6})\b", sent[-1])
+    assert m
+    return m.group(1)
+
+
+def test_patient_reset_by_phone_goes_by_sms_when_the_tenant_sends_texts(
+    world: World, smtp_sink: MailSink, sms_box: list[dict[str, str]]
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="prm_saas.mail")
+    request(world.a, "patient", "138 0000 0001")
+
+    assert smtp_sink.messages == []  # the phone was given, so the code goes to the phone
+    code = sms_code(sms_box, "+8613800000001")
+    assert reset(world.a, "patient", "13800000001", code) == {}
+    assert patient_ok(world.a, "p@a.test", NEW)
+
+
+def test_patient_without_email_gets_an_sms(
+    world: World, smtp_sink: MailSink, sms_box: list[dict[str, str]]
+) -> None:
     make_patient(world.a, phone="+8613500000005")
     request(world.a, "patient", "+86 135 0000 0005")
-    assert reset(world.a, "patient", "13500000005", sms_code(caplog, "+8613500000005")) == {}
+    assert reset(world.a, "patient", "13500000005", sms_code(sms_box, "+8613500000005")) == {}
 
 
 def test_reset_signs_the_account_out_everywhere(world: World, smtp_sink: MailSink) -> None:
@@ -378,7 +418,7 @@ def test_a_suspended_tenant_refuses_resets_before_sending_anything(smtp_sink: Ma
     assert staff_ok(t, "s@resting.test", PASSWORD)
 
 
-def test_mail_failure_answers_like_an_unknown_account_and_is_audited(
+def test_mail_failure_answers_like_an_unknown_account_and_waits_in_the_outbox(
     world: World, smtp_down: None
 ) -> None:
     # given the mail server is down
@@ -386,7 +426,19 @@ def test_mail_failure_answers_like_an_unknown_account_and_is_audited(
     with tenant_session(world.a.id) as s:
         request_reset(session=s, kind="staff", identifier=world.staff_a.label)
         request_reset(session=s, kind="staff", identifier="nobody@a.test")
-    # then neither raised, and the audit log says what really happened
+    # then neither raised; the code waits in the outbox for a retry, with the error
     with tenant_session(world.a.id) as s:
         actions = set(s.exec(select(AuditEvent.action)).all())
-    assert {"auth.reset_mail_failed", "auth.reset_unknown"} <= actions
+        msg = s.exec(select(Message)).one()
+    assert {"auth.reset_requested", "auth.reset_unknown"} <= actions
+    assert (msg.status, msg.template_key) == (MessageStatus.SCHEDULED, "account.password_reset")
+    assert "SMTP" in msg.error
+
+
+def test_a_sent_code_is_wiped_from_the_outbox(world: World, smtp_sink: MailSink) -> None:
+    request(world.a, "staff", "staff@a.test")
+    code = smtp_sink.last_to("staff@a.test").code()
+    with tenant_session(world.a.id) as s:
+        msg = s.exec(select(Message)).one()
+    assert msg.status == MessageStatus.SENT
+    assert code not in msg.variables + msg.body

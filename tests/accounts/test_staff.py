@@ -25,7 +25,7 @@ from prm_saas.accounts.staff import (
     view_invitation,
 )
 from prm_saas.audit.models import AuditEvent
-from prm_saas.messaging.mail import MailFailed
+from prm_saas.messaging.models import Message, MessageStatus
 from prm_saas.platform.services import set_tenant_status
 from tenants.db import platform_session, tenant_session
 from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied, TenantReadOnly
@@ -245,24 +245,29 @@ def test_invitation_fields_are_checked(
     assert {f: k for f, (k, _p) in exc.value.errors.items()} == expected
 
 
-def test_mail_failure_leaves_no_invitation_behind(world: World, smtp_down: None) -> None:
-    with pytest.raises(MailFailed) as exc:
-        invite(world.a, world.admin_a)
-    assert exc.value.key == "mail.send_failed"
-    assert staff_rows(world.a) == 2
-    assert actions(world.a) == []
-
-
-def test_mail_failure_leaves_nothing_even_when_the_caller_carries_on(
+def test_mail_down_keeps_the_invitation_and_queues_its_mail_for_retry(
     world: World, smtp_down: None
 ) -> None:
-    # Given a caller that catches the error inside its transaction and commits anyway
+    # when the mail server is down at invitation time
+    created = invite(world.a, world.admin_a)
+    # then the invitation exists and its mail waits in the outbox with the error
+    assert member(world.a, created.id).status == AccountStatus.INVITED
     with tenant_session(world.a.id) as s:
-        with pytest.raises(MailFailed):
-            invite_staff(session=s, actor=world.admin_a, email="new@a.test", name="x", role="staff")
-        # Then the invitation was still undone
-        assert s.exec(select(StaffMember).where(StaffMember.email == "new@a.test")).first() is None
-    assert staff_rows(world.a) == 2
+        msg = s.exec(select(Message)).one()
+    assert (msg.template_key, msg.status, msg.to_address) == (
+        "account.staff_invite",
+        MessageStatus.SCHEDULED,
+        "new@a.test",
+    )
+    assert "SMTP" in msg.error
+
+
+def test_a_refused_invitation_writes_no_mail(world: World, smtp_sink: MailSink) -> None:
+    with pytest.raises(FieldErrors):
+        invite(world.a, world.admin_a, email=world.staff_a.label)
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Message)).all() == []
+    assert smtp_sink.messages == []
 
 
 def test_suspended_tenant_cannot_invite_but_can_still_sign_in(

@@ -153,3 +153,19 @@ def test_core_statement_on_a_tenant_table_is_refused_not_run_unfiltered(world: W
         s.execute(select(Patient.__table__))  # type: ignore[call-overload]
     with pytest.raises(NoTenantContext), tenant_session(world.a.id) as s:
         s.execute(Patient.__table__.update().values(name="x"))  # type: ignore[attr-defined]
+
+
+def test_on_commit_runs_after_the_real_commit_only(world: World) -> None:
+    from tenants.db import on_commit
+
+    ran: list[str] = []
+    with tenant_session(world.a.id) as s:
+        with s.begin_nested():
+            on_commit(s, lambda: ran.append("outer"))
+        # releasing the savepoint is not the commit
+        assert ran == []
+    assert ran == ["outer"]
+    with pytest.raises(RuntimeError), tenant_session(world.a.id) as s:
+        on_commit(s, lambda: ran.append("rolled back"))
+        raise RuntimeError("use case failed")
+    assert ran == ["outer"]
