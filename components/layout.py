@@ -7,14 +7,26 @@ language switch in its header.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from components.app_state import AppState
 from components.i18n import t, t_var
+from components.patient_state import PatientState
 
 ADMIN_NAV = [
     ("home", "nav.home", "/admin", "layout-dashboard", False),
     ("staff", "nav.staff", "/admin/staff", "users", True),
+    ("messages", "nav.messages", "/admin/messages", "send", True),
+    ("templates", "nav.templates", "/admin/templates", "file-text", True),
+    (
+        "messaging_settings",
+        "nav.messaging_settings",
+        "/admin/messaging-settings",
+        "bell-ring",
+        True,
+    ),
     ("settings", "nav.settings", "/admin/settings", "settings", True),
     ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
 ]
@@ -163,7 +175,38 @@ def admin_layout(content: rx.Component, *, active: str) -> rx.Component:
     return gate(rx.hstack(sidebar, main, spacing="0", align="start", width="100%"))
 
 
-def patient_layout(content: rx.Component, *, signed_in: bool = True) -> rx.Component:
+def _patient_tab(
+    key: str, label: str, icon: str, active: str, *, href: Any = None, **props: Any
+) -> rx.Component:
+    """One item of the patient bottom navigation: a thumb-sized target."""
+    color = AppState.tenant_color if key == active else rx.color("gray", 11)
+    return rx.link(
+        rx.vstack(
+            rx.box(
+                rx.icon(icon, size=22),
+                props.pop("badge", rx.fragment()),
+                position="relative",
+                line_height="0",
+            ),
+            rx.text(t(label), size="1", weight="medium" if key == active else "regular"),
+            align="center",
+            spacing="1",
+        ),
+        href=href,
+        id=props.pop("id", f"nav-{key}"),
+        underline="none",
+        color=color,
+        flex="1",
+        padding_y="8px",
+        display="flex",
+        justify_content="center",
+        **props,
+    )
+
+
+def patient_layout(
+    content: rx.Component, *, signed_in: bool = True, active: str = ""
+) -> rx.Component:
     """Mobile-first patient shell: brand bar, a narrow column, bottom navigation."""
     header = rx.hstack(
         rx.link(brand("4"), href=AppState.base_path + "/", underline="none", color="white"),
@@ -175,37 +218,61 @@ def patient_layout(content: rx.Component, *, signed_in: bool = True) -> rx.Compo
         color="white",
         align="center",
     )
+    unread_badge = rx.cond(
+        PatientState.inbox_unread > 0,
+        rx.box(
+            rx.cond(PatientState.inbox_unread > 99, "99+", PatientState.inbox_unread),
+            id="inbox-badge",
+            position="absolute",
+            top="-6px",
+            left="14px",
+            min_width="18px",
+            height="18px",
+            padding_x="5px",
+            border_radius="9px",
+            background=rx.color("red", 9),
+            color="white",
+            font_size="11px",
+            font_weight="600",
+            line_height="18px",
+            text_align="center",
+        ),
+    )
     nav = rx.hstack(
-        rx.link(
-            rx.vstack(
-                rx.icon("house", size=18),
-                rx.text(t("nav.home"), size="1"),
-                align="center",
-                spacing="0",
-            ),
-            href=AppState.base_path + "/",
-            underline="none",
+        _patient_tab("home", "nav.home", "house", active, href=AppState.base_path + "/"),
+        _patient_tab(
+            "inbox",
+            "nav.inbox",
+            "inbox",
+            active,
+            href=AppState.base_path + "/inbox",
+            badge=unread_badge,
         ),
-        rx.link(
-            rx.vstack(
-                rx.icon("log-out", size=18),
-                rx.text(t("nav.logout"), size="1"),
-                align="center",
-                spacing="0",
-            ),
-            on_click=AppState.sign_out_patient,
-            underline="none",
-            id="patient-sign-out",
+        _patient_tab(
+            "preferences",
+            "nav.me",
+            "circle-user-round",
+            active,
+            href=AppState.base_path + "/preferences",
+        ),
+        _patient_tab(
+            "sign-out",
+            "nav.logout",
+            "log-out",
+            active,
             href="#",
+            on_click=AppState.sign_out_patient,
+            id="patient-sign-out",
         ),
-        justify="between",
-        padding="8px 48px",
+        spacing="0",
         width="100%",
         max_width="480px",
         position="fixed",
         bottom="0",
         background=rx.color("gray", 1),
         border_top=f"1px solid {rx.color('gray', 5)}",
+        padding_bottom="env(safe-area-inset-bottom)",
+        z_index="10",
     )
     return gate(
         rx.vstack(

@@ -8,10 +8,13 @@ import reflex as rx
 import pages.admin.audit
 import pages.admin.auth
 import pages.admin.home
+import pages.admin.messaging
 import pages.admin.settings
 import pages.admin.staff
 import pages.patient.auth
 import pages.patient.home
+import pages.patient.inbox
+import pages.patient.preferences
 import pages.platform.audit
 import pages.platform.auth
 import pages.platform.tenants  # noqa: F401 - each page module registers its pages

@@ -9,6 +9,7 @@ import reflex as rx
 from components.app_state import AppState
 from components.i18n import t
 from components.layout import language_switch, patient_layout
+from components.patient_state import PatientState
 from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import my_profile
@@ -18,7 +19,7 @@ from tenants.resolution import tenant_by_slug
 DEMO_SLUGS = ("sunshine", "kangjian")
 
 
-class PatientHomeState(AppState):
+class PatientHomeState(PatientState):
     """What the member sees first."""
 
     member_since: str = ""
@@ -47,7 +48,7 @@ class PatientHomeState(AppState):
         if profile is not None:
             self.member_since = local_time(profile.created_at, tenant.timezone)[:10]
             self.phone_masked = masked_phone(profile.phone) or (profile.email or "")
-        return ev
+        return ev or self._refresh_unread()
 
 
 def _tile(icon: str, label: str) -> rx.Component:
@@ -59,6 +60,29 @@ def _tile(icon: str, label: str) -> rx.Component:
             align="center",
             spacing="1",
         ),
+        width="100%",
+    )
+
+
+def _link_tile(icon: str, label: str, path: str, id: str, badge: Any = None) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.hstack(
+                rx.icon(icon, size=22, color=AppState.tenant_color),
+                rx.text(t(label), weight="medium"),
+                rx.spacer(),
+                badge if badge is not None else rx.fragment(),
+                rx.icon("chevron-right", size=16, color=rx.color("gray", 9)),
+                align="center",
+                spacing="3",
+                min_height="32px",
+            ),
+            width="100%",
+        ),
+        href=AppState.base_path + path,
+        underline="none",
+        color=rx.color("gray", 12),
+        id=id,
         width="100%",
     )
 
@@ -87,6 +111,17 @@ def member_home() -> rx.Component:
                 width="100%",
                 style={"borderTop": f"4px solid {AppState.tenant_color}"},
             ),
+            _link_tile(
+                "inbox",
+                "patient.inbox",
+                "/inbox",
+                "home-inbox",
+                rx.cond(
+                    s.inbox_unread > 0,
+                    rx.badge(s.inbox_unread, color_scheme="red", variant="solid", radius="full"),
+                ),
+            ),
+            _link_tile("bell-ring", "patient.preferences", "/preferences", "home-preferences"),
             rx.grid(
                 _tile("shopping-bag", "patient.mall"),
                 _tile("calendar-check", "patient.bookings"),
@@ -98,7 +133,8 @@ def member_home() -> rx.Component:
             ),
             spacing="4",
             width="100%",
-        )
+        ),
+        active="home",
     )
 
 
