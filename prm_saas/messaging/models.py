@@ -122,6 +122,9 @@ class ContactPreference(TenantScoped, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "patient_id", "channel", name="uq_contact_pref"),
     )
+    # An opt-out (STOP reply, unsubscribe link) is the patient's right, whatever the
+    # tenant's billing: it is recorded even while the tenant is suspended.
+    writable_when_suspended: ClassVar[bool] = True
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
@@ -179,6 +182,7 @@ class ProviderEvent(TenantScoped, table=True):
         sa.UniqueConstraint("tenant_id", "channel", "event_id", name="uq_provider_event"),
     )
     append_only: ClassVar[bool] = True
+    writable_when_suspended: ClassVar[bool] = True  # a STOP reply is kept then too
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = Field(sa_type=sa.String(8))

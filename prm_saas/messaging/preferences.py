@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,7 +288,9 @@ def stop_reply(session: TenantSession, *, phone: str, text: str) -> int | None:
     """An inbound SMS: a STOP word blocks SMS for the patient with that phone.
     Returns the patient id when it was a STOP, else None."""
     words = {"STOP", "UNSUBSCRIBE", "TD", "T", "退订", "取消"}
-    if text.strip().upper() not in words:
+    # A Chinese input method in full-width mode sends "ＴＤ"; people add "。" or "!".
+    word = unicodedata.normalize("NFKC", text or "").strip().rstrip(".!。！").strip()
+    if word.upper() not in words:
         return None
     e164 = normalize_phone(phone)
     if e164 is None:
