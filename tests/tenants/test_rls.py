@@ -52,6 +52,8 @@ SEEDED_TENANT_TABLES = {
 }
 PLATFORM_ONLY_TABLES = ["operator", "operator_session", "platform_audit_event"]
 APPEND_ONLY_TABLES = ["audit_event", "platform_audit_event"]
+# Tables the app role may not UPDATE or DELETE at all (provider events are kept as sent).
+NOT_UPDATABLE_TABLES = [*APPEND_ONLY_TABLES, "provider_event"]
 # Tables with neither tenant_id nor row-level security, each with the reason it
 # is safe. Anything else without RLS fails test_every_table_is_walled_or_declared_shared.
 SHARED_WITHOUT_RLS = {
@@ -288,7 +290,7 @@ def test_a_full_row_for_another_tenant_is_refused_and_for_its_own_accepted(
 
 def test_a_tenant_cannot_update_or_delete_another_tenants_rows(seeded: World) -> None:
     # given: B's rows in every mutable tenant table
-    tables = [t for t in _tenant_tables() if t not in APPEND_ONLY_TABLES]
+    tables = [t for t in _tenant_tables() if t not in NOT_UPDATABLE_TABLES]
     with tenant_session(seeded.b.id) as s:
         b_before = {t: _count(s, t) for t in tables}
 
