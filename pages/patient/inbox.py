@@ -63,6 +63,12 @@ class InboxState(FormMixin, PatientState):
         if self.open_id == str(wanted):
             self.open_id = ""
             return None
+        if self.read_only:
+            # A suspended tenant's data cannot change, but the patient may still
+            # read what the server already listed for them (nothing else).
+            if any(i["id"] == str(wanted) for i in self.items):
+                self.open_id = str(wanted)
+            return None
 
         def use_case(s: Any, p: Any) -> int:
             mark_read(session=s, actor=p, item_id=wanted)

@@ -32,9 +32,10 @@ from prm_saas.messaging.models import (
 from prm_saas.messaging.outbox import claim_due, enqueue
 from prm_saas.messaging.preferences import count_usage
 from tenants.db import tenant_session
+from tenants.models import TenantStatus
 from tenants.resolution import TenantInfo
 from tenants.types import utcnow
-from tests.factories import PASSWORD, World, make_patient, make_tenant
+from tests.factories import PASSWORD, World, change_status, make_patient, make_tenant
 
 pytestmark = pytest.mark.e2e
 _n = itertools.count(1)
@@ -382,3 +383,21 @@ def test_patient_of_tenant_a_rewriting_the_item_id_to_tenant_b_gets_not_found(
     expect(page.get_by_text(re.compile("B 的私密消息"))).to_have_count(0)
     assert inbox_item(world.b, victim).read_at is None
     assert inbox_item(world.a, mine).read_at is None
+
+
+def test_patient_of_a_suspended_tenant_can_still_read_the_inbox(page: Page, server: str) -> None:
+    # given a message delivered before the tenant was suspended
+    tenant = make_tenant(f"paused{next(_n)}", name="暂停体检中心")
+    patient = fresh_patient(tenant)
+    item_id = deliver_in_app(tenant, patient.id, "体检报告已出")
+    change_status(tenant, TenantStatus.SUSPENDED)
+
+    # when the patient opens it
+    sign_in_patient(page, server, tenant, patient.label)
+    page.click("#nav-inbox")
+    page.click(f"#inbox-{item_id}")
+
+    # then they can read it, though nothing is written
+    expect(page.locator(f"#inbox-body-{item_id}")).to_contain_text("时间 2026-12-01 09:30")
+    expect(page.locator("#form-error")).to_have_count(0)
+    assert inbox_item(tenant, item_id).read_at is None
