@@ -27,36 +27,11 @@ os.environ.setdefault("PRM_VAR_DIR", str(_TMP))
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from alembic.config import Config  # noqa: E402
 
-from alembic import command  # noqa: E402
-from prm_saas.schema import metadata  # noqa: E402
 from tenants.db import get_engine, make_engine, set_engine  # noqa: E402
 from tenants.resolution import invalidate_tenant_cache  # noqa: E402
+from tests.database import migrate, owner_url, wipe_database  # noqa: E402
 from tests.factories import World, make_world  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def owner_url() -> str:
-    """URL of the schema owner (migrations, cleanup)."""
-    return os.environ.get("MIGRATION_DATABASE_URL") or os.environ["DATABASE_URL"]
-
-
-def migrate(url: str) -> None:
-    """Bring the database at ``url`` to the newest schema."""
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
-    cfg.attributes["skip_logging"] = True
-    old = os.environ.get("MIGRATION_DATABASE_URL")
-    os.environ["MIGRATION_DATABASE_URL"] = url
-    try:
-        command.upgrade(cfg, "head")
-    finally:
-        if old is None:
-            os.environ.pop("MIGRATION_DATABASE_URL", None)
-        else:
-            os.environ["MIGRATION_DATABASE_URL"] = old
 
 
 @pytest.fixture(scope="session")
@@ -75,28 +50,12 @@ def database() -> Iterator[str]:
     set_engine(None)
 
 
-def _wipe() -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
-    eng = sa.create_engine(owner_url(), poolclass=sa.pool.NullPool)
-    with eng.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                sa.text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-                )
-            )
-        else:
-            for t in tables:
-                conn.execute(sa.text(f'DELETE FROM "{t}"'))
-    eng.dispose()
-
-
 @pytest.fixture(autouse=True)
 def clean_db(database: str) -> Iterator[None]:
     """Every test starts and ends with empty tables."""
     invalidate_tenant_cache()
     yield
-    _wipe()
+    wipe_database()
     invalidate_tenant_cache()
 
 

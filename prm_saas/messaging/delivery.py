@@ -206,17 +206,20 @@ def _prepare(
         _finish(msg, MessageStatus.SUPPRESSED, now, suppressed_reason=reason)
         session.add(msg)
         return "suppressed"
-    wording = effective_template(session, msg.template_key, msg.channel, msg.locale)
-    values = {"tenant_name": ctx.tenant.name, **json.loads(msg.variables or "{}")}
-    try:
-        if wording is None:
-            raise MissingVariable(name=f"<no {msg.channel} template>")
-        subject, body = render(wording[0], values), render(wording[1], values)
-    except MissingVariable as exc:
-        _finish(msg, MessageStatus.FAILED, now, error=f"template: {exc.params.get('name')}")
-        session.add(msg)
-        return "failed"
-    msg.subject, msg.body = subject[:300], body[:8000]
+    if msg.attempts == 0 or not msg.body:
+        wording = effective_template(session, msg.template_key, msg.channel, msg.locale)
+        values = {"tenant_name": ctx.tenant.name, **json.loads(msg.variables or "{}")}
+        try:
+            if wording is None:
+                raise MissingVariable(name=f"<no {msg.channel} template>")
+            subject, body = render(wording[0], values), render(wording[1], values)
+        except MissingVariable as exc:
+            _finish(msg, MessageStatus.FAILED, now, error=f"template: {exc.params.get('name')}")
+            session.add(msg)
+            return "failed"
+        msg.subject, msg.body = subject[:300], body[:8000]
+    # else: a retry or a resend after a lost worker sends exactly what was rendered the
+    # first time: the same idempotency key must never carry a different text.
     msg.attempts += 1
     if msg.channel == Channel.INAPP:
         assert msg.patient_id is not None

@@ -181,13 +181,17 @@ def may_send(
     category: Category,
     settings: MessagingSettings,
 ) -> str:
-    """ "" when the message may go out, else the suppression reason."""
+    """The suppression reason, or "" when the message may go out.
+
+    Account messages to people who are not patients (staff invitations) are
+    not subject to the tenant's patient-channel switches or consent.
+    """
+    if patient_id is None:
+        return ""
     if channel == Channel.EMAIL and not settings.email_enabled:
         return "channel_disabled"
     if channel == Channel.SMS and not settings.sms_enabled:
         return "channel_disabled"
-    if patient_id is None:
-        return ""
     pref = _pref(session, patient_id, channel)
     if pref is not None and pref.blocked:
         return "blocked"

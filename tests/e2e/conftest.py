@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.database import wipe_database
 from tests.factories import World, make_world
 from tests.oidc_provider import OidcProvider, run_provider
 from tests.smtp_sink import MailSink, free_port
@@ -52,9 +53,13 @@ def clean_db(database: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def world(database: str) -> World:
-    """Two tenants (clinic-a, center-b) with admins, staff, patients; one operator."""
-    return make_world()
+def world(database: str) -> Iterator[World]:
+    """Two tenants (clinic-a, center-b) with admins, staff, patients; one operator.
+
+    Everything the browser tests wrote is wiped at the end, so tests collected
+    after them in the same run start from empty tables as usual."""
+    yield make_world()
+    wipe_database()
 
 
 @dataclass(frozen=True)

@@ -384,3 +384,24 @@ def test_claiming_in_one_tenant_never_sees_the_other(world: World) -> None:
     send(world.b, world.patient_b.id)
     with tenant_session(world.a.id) as s:
         assert claim_due(s, now=utcnow(), limit=10) == []
+
+
+def test_a_resend_carries_the_first_rendering_even_if_the_wording_changed(world: World) -> None:
+    from prm_saas.messaging.templates import save_template
+
+    # given a message sent once (the worker then died before recording it)
+    settings(world.a, sms_enabled=True)
+    mid = send(world.a, world.patient_a.id, channel=Channel.SMS)
+    first = Flaky(ChannelError("timeout", transient=True))
+    dispatch(world.a, adapters=lambda _c: first)
+    # and the tenant rewords the template meanwhile
+    with tenant_session(world.a.id) as s:
+        save_template(session=s, actor=world.admin_a, key="care.reminder", channel="sms",
+                      locale="zh-CN", subject="", body="新措辞 {title}")
+        s.exec(update(Message).where(Message.id == mid).values(due_at=utcnow()))  # type: ignore[call-overload]
+    # when it is sent again
+    again = Flaky(None)
+    dispatch(world.a, adapters=lambda _c: again)
+    # then the same key carries the same text as the first attempt
+    assert [o.body for o in again.sent] == [o.body for o in first.sent]
+    assert again.sent[0].idempotency_key == first.sent[0].idempotency_key
