@@ -55,8 +55,11 @@ def _send_invite(session: TenantSession, member: StaffMember, token: str, invite
         f"{tenant_base_url(info, public_url=get_settings().public_url)}/admin/accept?token={token}"
     )
     message = enqueue_to_address(
-        session, template_key="account.staff_invite", channel=Channel.EMAIL,
-        to_address=member.email, name=member.name,
+        session,
+        template_key="account.staff_invite",
+        channel=Channel.EMAIL,
+        to_address=member.email,
+        name=member.name,
         locale=member.locale or str(tenant.default_locale),
         variables={"inviter": inviter, "url": url},
         dedupe_key=f"staff-invite:{member.id}:{token_digest(token)[:16]}",

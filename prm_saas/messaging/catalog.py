@@ -59,36 +59,52 @@ HEALTH_TIP = register(
 
 # --- account messages (password reset codes, staff invitations) -----------------------
 
-PASSWORD_RESET = register(TemplateSpec(
-    key="account.password_reset",
-    category=Category.TRANSACTIONAL,
-    redact=True,
-    variables=frozenset({"code"}),
-    sample={"code": "246810"},
-    defaults={
-        (E, "zh-CN"): ("【{tenant_name}】密码重置验证码",
-                       "您的验证码是 {code}，15 分钟内有效。如非本人操作，请忽略。"),
-        (E, "en"): ("[{tenant_name}] Your password reset code",
-                    "Your code is {code}. It is valid for 15 minutes. If you did not ask for it, "
-                    "ignore this message."),
-        (S, "zh-CN"): ("", "【{tenant_name}】您的验证码是 {code}，15 分钟内有效。"
-                           "如非本人操作，请忽略。"),
-        (S, "en"): ("", "[{tenant_name}] Your code is {code}, valid for 15 minutes."),
-    },
-))
+PASSWORD_RESET = register(
+    TemplateSpec(
+        key="account.password_reset",
+        category=Category.TRANSACTIONAL,
+        redact=True,
+        variables=frozenset({"code"}),
+        sample={"code": "246810"},
+        defaults={
+            (E, "zh-CN"): (
+                "【{tenant_name}】密码重置验证码",
+                "您的验证码是 {code}，15 分钟内有效。如非本人操作，请忽略。",
+            ),
+            (E, "en"): (
+                "[{tenant_name}] Your password reset code",
+                "Your code is {code}. It is valid for 15 minutes. If you did not ask for it, "
+                "ignore this message.",
+            ),
+            (S, "zh-CN"): (
+                "",
+                "【{tenant_name}】您的验证码是 {code}，15 分钟内有效。如非本人操作，请忽略。",
+            ),
+            (S, "en"): ("", "[{tenant_name}] Your code is {code}, valid for 15 minutes."),
+        },
+    )
+)
 
-STAFF_INVITE = register(TemplateSpec(
-    key="account.staff_invite",
-    category=Category.TRANSACTIONAL,
-    redact=True,
-    variables=frozenset({"inviter", "url"}),
-    sample={"inviter": "周晓梅", "url": "https://prm.example.com/t/sunshine/admin/accept?token=…"},
-    defaults={
-        (E, "zh-CN"): ("【{tenant_name}】员工账号邀请",
-                       "{inviter} 邀请您加入 {tenant_name}。"
-                       "请在 7 天内打开以下链接设置密码：\n{url}"),
-        (E, "en"): ("[{tenant_name}] You are invited to join the staff",
-                    "{inviter} invited you to join {tenant_name}. Open this link within 7 days to "
-                    "set your password:\n{url}"),
-    },
-))
+STAFF_INVITE = register(
+    TemplateSpec(
+        key="account.staff_invite",
+        category=Category.TRANSACTIONAL,
+        redact=True,
+        variables=frozenset({"inviter", "url"}),
+        sample={
+            "inviter": "周晓梅",
+            "url": "https://prm.example.com/t/sunshine/admin/accept?token=…",
+        },
+        defaults={
+            (E, "zh-CN"): (
+                "【{tenant_name}】员工账号邀请",
+                "{inviter} 邀请您加入 {tenant_name}。请在 7 天内打开以下链接设置密码：\n{url}",
+            ),
+            (E, "en"): (
+                "[{tenant_name}] You are invited to join the staff",
+                "{inviter} invited you to join {tenant_name}. Open this link within 7 days to "
+                "set your password:\n{url}",
+            ),
+        },
+    )
+)

@@ -88,9 +88,19 @@ def enqueue(
     if existing is not None:
         return existing
     to = _recipient(session, patient_id, channel)
-    return _insert(session, template_key=template_key, channel=channel, patient_id=patient_id,
-                   recipient=to, variables=variables, dedupe_key=dedupe_key, due_at=due_at,
-                   expires_at=expires_at, urgent=urgent, source=source)
+    return _insert(
+        session,
+        template_key=template_key,
+        channel=channel,
+        patient_id=patient_id,
+        recipient=to,
+        variables=variables,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        expires_at=expires_at,
+        urgent=urgent,
+        source=source,
+    )
 
 
 def enqueue_to_address(
@@ -112,9 +122,19 @@ def enqueue_to_address(
     if existing is not None:
         return existing
     to = _Recipient(address=to_address, locale=locale, timezone="", name=name)
-    return _insert(session, template_key=template_key, channel=channel, patient_id=None,
-                   recipient=to, variables=variables, dedupe_key=dedupe_key, due_at=None,
-                   expires_at=expires_at, urgent=True, source=source)
+    return _insert(
+        session,
+        template_key=template_key,
+        channel=channel,
+        patient_id=None,
+        recipient=to,
+        variables=variables,
+        dedupe_key=dedupe_key,
+        due_at=None,
+        expires_at=expires_at,
+        urgent=True,
+        source=source,
+    )
 
 
 def _existing(session: TenantSession, dedupe_key: str) -> Message | None:
@@ -122,9 +142,18 @@ def _existing(session: TenantSession, dedupe_key: str) -> Message | None:
 
 
 def _insert(
-    session: TenantSession, *, template_key: str, channel: Channel, patient_id: int | None,
-    recipient: _Recipient, variables: dict[str, Any], dedupe_key: str,
-    due_at: datetime | None, expires_at: datetime | None, urgent: bool, source: str,
+    session: TenantSession,
+    *,
+    template_key: str,
+    channel: Channel,
+    patient_id: int | None,
+    recipient: _Recipient,
+    variables: dict[str, Any],
+    dedupe_key: str,
+    due_at: datetime | None,
+    expires_at: datetime | None,
+    urgent: bool,
+    source: str,
 ) -> Message:
     spec = spec_of(template_key)
     unknown = set(variables) - spec.allowed

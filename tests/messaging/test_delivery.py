@@ -396,8 +396,15 @@ def test_a_resend_carries_the_first_rendering_even_if_the_wording_changed(world:
     dispatch(world.a, adapters=lambda _c: first)
     # and the tenant rewords the template meanwhile
     with tenant_session(world.a.id) as s:
-        save_template(session=s, actor=world.admin_a, key="care.reminder", channel="sms",
-                      locale="zh-CN", subject="", body="新措辞 {title}")
+        save_template(
+            session=s,
+            actor=world.admin_a,
+            key="care.reminder",
+            channel="sms",
+            locale="zh-CN",
+            subject="",
+            body="新措辞 {title}",
+        )
         s.exec(update(Message).where(Message.id == mid).values(due_at=utcnow()))  # type: ignore[call-overload]
     # when it is sent again
     again = Flaky(None)
