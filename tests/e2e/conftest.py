@@ -52,12 +52,13 @@ def clean_db(database: str) -> None:
     return
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world(database: str) -> Iterator[World]:
     """Two tenants (clinic-a, center-b) with admins, staff, patients; one operator.
 
-    Everything the browser tests wrote is wiped at the end, so tests collected
-    after them in the same run start from empty tables as usual."""
+    Package-scoped, with the server and the sinks: when the browser tests are
+    done everything they wrote is wiped and the server stopped, so tests
+    collected after them in the same run start from empty tables as usual."""
     yield make_world()
     wipe_database()
 
@@ -70,7 +71,7 @@ class Mailbox:
     port: int
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailbox() -> Iterator[Mailbox]:
     """A real SMTP server the app process sends to."""
     sink = MailSink()
@@ -86,7 +87,7 @@ def mail(mailbox: Mailbox) -> MailSink:
     return mailbox.sink
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def idp() -> Iterator[OidcProvider]:
     """A real OpenID Connect provider on a local port."""
     with run_provider() as provider:
@@ -112,7 +113,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(database: str, mailbox: Mailbox, world: World) -> Iterator[str]:
     """The app in production mode on a free port; yields its base URL."""
     port = free_port()
