@@ -7,11 +7,12 @@ import base64
 import hashlib
 import hmac
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Permission, Principal, require_patient, require_staff
 from prm_saas.accounts.credentials import decrypt_secret, encrypt_secret
@@ -173,6 +174,19 @@ def _pref(session: TenantSession, patient_id: int, channel: Channel) -> ContactP
     ).first()
 
 
+def preferences_of(
+    session: TenantSession, patient_ids: Iterable[int]
+) -> dict[tuple[int, str], ContactPreference]:
+    """Every stored preference of these patients, by (patient id, channel), in one query."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(ContactPreference).where(col(ContactPreference.patient_id).in_(ids))
+    ).all()
+    return {(r.patient_id, str(r.channel)): r for r in rows}
+
+
 def may_send(
     session: TenantSession,
     *,
@@ -180,11 +194,13 @@ def may_send(
     channel: Channel,
     category: Category,
     settings: MessagingSettings,
+    preferences: Mapping[tuple[int, str], ContactPreference] | None = None,
 ) -> str:
     """The suppression reason, or "" when the message may go out.
 
     Account messages to people who are not patients (staff invitations) are
     not subject to the tenant's patient-channel switches or consent.
+    ``preferences`` (from ``preferences_of``) spares a batch one query per message.
     """
     if patient_id is None:
         return ""
@@ -192,7 +208,11 @@ def may_send(
         return "channel_disabled"
     if channel == Channel.SMS and not settings.sms_enabled:
         return "channel_disabled"
-    pref = _pref(session, patient_id, channel)
+    pref = (
+        preferences.get((patient_id, str(channel)))
+        if preferences is not None
+        else _pref(session, patient_id, channel)
+    )
     if pref is not None and pref.blocked:
         return "blocked"
     if category == Category.MARKETING:
