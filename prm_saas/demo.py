@@ -23,6 +23,8 @@ from prm_saas.accounts.models import (
     StaffRole,
 )
 from prm_saas.audit.services import record, record_platform
+from prm_saas.messaging.models import Channel
+from prm_saas.messaging.outbox import enqueue
 from tenants.db import platform_session, tenant_session
 from tenants.models import Locale, Tenant, TenantKind, TenantStatus
 from tenants.resolution import invalidate_tenant_cache
@@ -179,6 +181,41 @@ def load_demo() -> list[str]:
                 target_type="tenant",
                 target_id=tid,
             )
+        _demo_messages(tid, spec)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
+
+
+def _demo_messages(tenant_id: int, spec: DemoTenant) -> None:
+    """A reminder and a health tip for the first demo patient's inbox, due now: the
+    Celery worker started by scripts/run.sh delivers them within a minute."""
+    with tenant_session(tenant_id) as s:
+        patient = s.exec(
+            select(Patient).where(Patient.phone == "+86" + spec.first_patient[1])
+        ).one()
+        assert patient.id is not None
+        enqueue(
+            s,
+            template_key="care.reminder",
+            channel=Channel.INAPP,
+            patient_id=patient.id,
+            variables={
+                "title": "年度体检",
+                "when": "2026-12-05 08:00",
+                "note": "请于前一晚 22:00 后禁食，携带身份证。",
+            },
+            dedupe_key="demo:reminder",
+            urgent=True,
+            source="demo",
+        )
+        enqueue(
+            s,
+            template_key="marketing.health_tip",
+            channel=Channel.INAPP,
+            patient_id=patient.id,
+            variables={"tip": "冬季早晚温差大，注意保暖，每天步行 30 分钟。"},
+            dedupe_key="demo:tip",
+            urgent=True,
+            source="demo",
+        )
