@@ -32,6 +32,19 @@ class FormMixin(rx.State, mixin=True):
         self.notice = ""
         self.field_errors = {}
 
+    def _act(self, kind: Any, fn: Any, notice_key: str, then: Any) -> Any:
+        """Run one use case from a button: on success say ``notice_key`` and return
+        ``then()`` (usually a reload of the page's rows); a login redirect if the
+        session expired; the error in the form otherwise."""
+        self._clear()
+        page: Any = self  # the page state: FormMixin + AppState
+        _done, ev = page._run(kind, fn, self._fail)
+        if ev is not None:
+            return ev
+        if not self.error:
+            self.notice = page.tr(notice_key)
+        return then()
+
 
 def form_error(state: Any, *, where: str = "form") -> rx.Component:
     """The form-level error and notice of ``state`` (a FormMixin page state);

@@ -234,19 +234,13 @@ class MessageLogState(FormMixin, AppState):
     @rx.event
     def retry(self, message_id: int) -> Any:
         """Send a failed message again."""
-        self._clear()
         ip, _ua = self._client()
-
-        def use_case(s: Any, p: Any) -> bool:
-            retry_message(session=s, actor=p, message_id=message_id, ip=ip)
-            return True
-
-        done, ev = self._run(PrincipalKind.STAFF, use_case, self._fail)
-        if ev is not None:
-            return ev
-        if done:
-            self.notice = self.tr("msglog.retried")
-        return self._fetch()
+        return self._act(
+            PrincipalKind.STAFF,
+            lambda s, p: retry_message(session=s, actor=p, message_id=message_id, ip=ip),
+            "msglog.retried",
+            self._fetch,
+        )
 
 
 def _log_row(r: rx.Var[dict[str, str]]) -> rx.Component:
@@ -697,19 +691,15 @@ class TemplatesState(FormMixin, AppState):
     @rx.event
     def reset_wording(self, key: str, channel: str, locale: str) -> Any:
         """Go back to the built-in wording of one language."""
-        self._clear()
         ip, _ua = self._client()
-
-        def use_case(s: Any, p: Any) -> bool:
-            reset_template(session=s, actor=p, key=key, channel=channel, locale=locale, ip=ip)
-            return True
-
-        done, ev = self._run(PrincipalKind.STAFF, use_case, self._fail)
-        if ev is not None:
-            return ev
-        if done:
-            self.notice = self.tr("tpl.reset_done")
-        return self._fetch()
+        return self._act(
+            PrincipalKind.STAFF,
+            lambda s, p: reset_template(
+                session=s, actor=p, key=key, channel=channel, locale=locale, ip=ip
+            ),
+            "tpl.reset_done",
+            self._fetch,
+        )
 
 
 def _template_row(r: rx.Var[dict[str, str]]) -> rx.Component:

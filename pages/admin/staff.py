@@ -93,20 +93,14 @@ class StaffPageState(FormMixin, AppState):
             return ev or self._refresh()
         return ev
 
-    def _act(self, fn: Any, notice_key: str = "common.saved") -> Any:
-        self._clear()
-        _done, ev = self._run(PrincipalKind.STAFF, fn, self._fail)
-        if ev is not None:
-            return ev
-        if not self.error:
-            self.notice = self.tr(notice_key)
-        return self._refresh()
+    def _staff_act(self, fn: Any, notice_key: str = "common.saved") -> Any:
+        return self._act(PrincipalKind.STAFF, fn, notice_key, self._refresh)
 
     @rx.event
     def set_role(self, staff_id: int, role: str) -> Any:
         """Change a colleague's role."""
         ip, _ua = self._client()
-        return self._act(
+        return self._staff_act(
             lambda s, p: change_role(session=s, actor=p, staff_id=staff_id, role=role, ip=ip)
         )
 
@@ -114,7 +108,7 @@ class StaffPageState(FormMixin, AppState):
     def set_enabled(self, staff_id: int, enabled: bool) -> Any:
         """Disable (signs them out everywhere) or enable a colleague."""
         ip, _ua = self._client()
-        return self._act(
+        return self._staff_act(
             lambda s, p: set_staff_enabled(
                 session=s, actor=p, staff_id=staff_id, enabled=bool(enabled), ip=ip
             )
@@ -124,7 +118,7 @@ class StaffPageState(FormMixin, AppState):
     def resend(self, staff_id: int) -> Any:
         """Send a fresh invitation link."""
         ip, _ua = self._client()
-        return self._act(
+        return self._staff_act(
             lambda s, p: resend_invitation(session=s, actor=p, staff_id=staff_id, ip=ip),
             "staff.resent_ok",
         )
