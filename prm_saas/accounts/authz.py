@@ -24,12 +24,18 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
     PATIENT_READ = "patient.read"
     PATIENT_WRITE = "patient.write"
+    CATALOG_MANAGE = "catalog.manage"  # packages, items, prices, publishing
+    SCHEDULE_MANAGE = "schedule.manage"  # locations, hours, closures, resources, policy
+    FRONT_DESK = "front_desk"  # day calendar, check-in, walk-ins, no-shows, overrides
+    ORDERS_MANAGE = "orders.manage"  # refunds, marking clinic payments
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     StaffRole.TENANT_ADMIN: frozenset(Permission),
-    StaffRole.STAFF: frozenset({Permission.PATIENT_READ, Permission.PATIENT_WRITE}),
+    StaffRole.STAFF: frozenset(
+        {Permission.PATIENT_READ, Permission.PATIENT_WRITE, Permission.FRONT_DESK}
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Orders and payments: Stripe PaymentIntents or pay at the clinic, refunds, webhooks."""
