@@ -218,13 +218,18 @@ def normalize_locale(value: str | None) -> str | None:
     return None
 
 
-def _merge_ui() -> None:
+def _merge_catalogs() -> None:
+    """Page labels and each feature's messages live in their own modules."""
+    from prm_saas.i18n_booking import BOOKING
+    from prm_saas.i18n_mall import MALL
+    from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_ui import UI
 
-    clash = set(UI) & set(MESSAGES)
-    if clash:
-        raise RuntimeError(f"duplicate message keys: {sorted(clash)}")
-    MESSAGES.update(UI)
+    for part in (UI, MALL, BOOKING, ORDERS):
+        clash = set(part) & set(MESSAGES)
+        if clash:
+            raise RuntimeError(f"duplicate message keys: {sorted(clash)}")
+        MESSAGES.update(part)
 
 
-_merge_ui()
+_merge_catalogs()
