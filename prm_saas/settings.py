@@ -35,6 +35,12 @@ class Settings:
     mail_from: str
     argon2_time_cost: int
     argon2_memory_kib: int
+    # Stripe: stripe_api_base is localstripe's URL in dev and tests; None = real Stripe.
+    stripe_api_base: str | None = None
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
 
     @property
     def fernet_key(self) -> bytes:
@@ -57,6 +63,7 @@ def get_settings() -> Settings:
         or redis_url
         or (f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite'}")
     )
+    stripe_base = (os.environ.get("PRM_STRIPE_API_BASE") or "").rstrip("/") or None
     return Settings(
         env=env,
         secret_key=secret,
@@ -72,4 +79,11 @@ def get_settings() -> Settings:
         # OWASP's argon2id minimum is m=19 MiB, t=2; the defaults are above it.
         argon2_time_cost=int(os.environ.get("PRM_ARGON2_TIME_COST", "3")),
         argon2_memory_kib=int(os.environ.get("PRM_ARGON2_MEMORY_KIB", "65536")),
+        # Stripe (scripts/localstripe.sh env prints a local set for localstripe).
+        stripe_api_base=stripe_base,
+        stripe_secret_key=os.environ.get("STRIPE_SECRET_KEY", ""),
+        stripe_publishable_key=os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+        stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_js_url=os.environ.get("STRIPE_JS_URL")
+        or (f"{stripe_base}/js.stripe.com/v3/" if stripe_base else "https://js.stripe.com/v3/"),
     )
