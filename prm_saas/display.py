@@ -31,6 +31,15 @@ def masked_phone(e164: str | None) -> str:
     return shown[:4] + "****" + shown[-4:] if len(shown) > 8 else shown
 
 
+def yuan(fen: int | None) -> str:
+    """An amount of integer fen as yuan for screens: 129900 -> ¥1,299.00."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
 # The zones clinics in our markets use, first; every IANA zone is accepted.
 COMMON_ZONES = (
     "Asia/Shanghai",

@@ -43,4 +43,51 @@ MALL: dict[str, tuple[str, str]] = {
         "所选加项不属于该套餐或已停用，请重新选择。",
         "A chosen add-on is not offered with this package any more. Choose again.",
     ),
+    # --- catalog admin ---
+    "mall.price_invalid": (
+        "请输入以元为单位的金额，最多两位小数，例如 1299.00。",
+        "Enter an amount in yuan with at most two decimals, e.g. 1299.00.",
+    ),
+    "mall.sale_above_list": (
+        "售价不能高于原价。",
+        "The sale price cannot be above the list price.",
+    ),
+    "mall.age_invalid": (
+        "年龄应为 {min} 到 {max} 之间的整数。",
+        "Ages are whole numbers from {min} to {max}.",
+    ),
+    "mall.age_range": (
+        "最大年龄不能小于最小年龄。",
+        "The maximum age cannot be below the minimum age.",
+    ),
+    "mall.number_invalid": (
+        "请输入 {min} 到 {max} 之间的整数。",
+        "Enter a whole number from {min} to {max}.",
+    ),
+    "mall.code_invalid": (
+        "编码只能包含字母、数字、点、下划线和连字符，最多 30 位。",
+        "Codes use letters, digits, dots, underscores and hyphens, at most 30.",
+    ),
+    "mall.code_taken": ("该编码已被使用。", "This code is already in use."),
+    "mall.resource_key_invalid": (
+        "资源标识应为小写字母开头的短标识（字母、数字、_、-），例如 ct、gastroscopy。",
+        "Resource keys are short lower-case names (letters, digits, _ and -), e.g. ct, gastroscopy.",
+    ),
+    "mall.choice_unknown": (
+        "所选内容不存在，请刷新后重试。",
+        "Something chosen does not exist. Reload the page and try again.",
+    ),
+    "mall.too_many": ("最多选择 {max} 项。", "Choose at most {max}."),
+    "mall.addon_in_package": (
+        "「{name}」已包含在套餐中，不能再作为加项。",
+        "“{name}” is already included in the package, so it cannot be an add-on too.",
+    ),
+    "mall.publish_needs_items": (
+        "上架的套餐至少需要包含一个启用的检查项目。",
+        "A published package needs at least one active exam item.",
+    ),
+    "mall.publish_needs_locations": (
+        "上架的套餐至少需要在一个启用的门店提供。",
+        "A published package must be offered at one active location at least.",
+    ),
 }
