@@ -17,6 +17,8 @@ from components.patient_state import PatientState
 
 ADMIN_NAV = [
     ("home", "nav.home", "/admin", "layout-dashboard", False),
+    ("frontdesk", "nav.frontdesk", "/admin/frontdesk", "clipboard-check", False),
+    ("schedules", "nav.schedules", "/admin/schedules", "calendar-clock", True),
     ("staff", "nav.staff", "/admin/staff", "users", True),
     ("messages", "nav.messages", "/admin/messages", "send", True),
     ("templates", "nav.templates", "/admin/templates", "file-text", True),

@@ -9,6 +9,7 @@ import pages.admin.audit
 import pages.admin.auth
 import pages.admin.home
 import pages.admin.messaging
+import pages.admin.schedules
 import pages.admin.settings
 import pages.admin.staff
 import pages.patient.auth
