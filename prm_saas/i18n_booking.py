@@ -263,6 +263,10 @@ BOOKING: dict[str, tuple[str, str]] = {
     "fd.complete": ("完成", "Complete"),
     "fd.checked_in_ok": ("已签到。", "Checked in."),
     "fd.checked_in_name": ("{name} 已签到（{time}）。", "{name} checked in ({time})."),
+    "fd.checked_in_elsewhere": (
+        "已签到。该预约不在当前显示的地点或日期。",
+        "Checked in. The booking is not at the location or day shown.",
+    ),
     "fd.no_show_ok": ("已标记爽约。", "Marked as a no-show."),
     "fd.completed_ok": ("已完成。", "Completed."),
     "fd.checked_in_at": ("签到于", "Checked in at"),
