@@ -244,3 +244,23 @@ def claim_ids(session: TenantSession, *, ids: list[int], now: datetime) -> list[
         .returning(col(Message.id))
     ).all()
     return sorted(int(row[0]) for row in claimed)
+
+
+def suppress_scheduled(
+    session: TenantSession, *, dedupe_keys: list[str], reason: str, now: datetime
+) -> int:
+    """Drop messages still waiting in the outbox (``scheduled``) under these keys, e.g.
+    the reminders of a booking that was cancelled or moved; returns how many."""
+    keys = [k[:200] for k in dedupe_keys]
+    if not keys:
+        return 0
+    result = session.exec(
+        update(Message)
+        .where(
+            col(Message.dedupe_key).in_(keys),
+            col(Message.status) == MessageStatus.SCHEDULED,
+        )
+        .values(status=MessageStatus.SUPPRESSED, suppressed_reason=reason[:40], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
