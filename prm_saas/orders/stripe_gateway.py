@@ -93,21 +93,30 @@ def client() -> stripe.StripeClient:
         return c
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    """An SDK object as a plain dict (StripeObject is no dict in v16)."""
+    if hasattr(obj, "to_dict"):
+        data: dict[str, Any] = obj.to_dict()
+        return data
+    return dict(obj)
+
+
 def _metadata(obj: Any) -> dict[str, str]:
-    raw = obj.get("metadata") if hasattr(obj, "get") else None
+    raw = _plain(obj).get("metadata")
     if not raw:
         return {}
     return {str(k): str(v) for k, v in dict(raw).items()}
 
 
-def _intent(pi: Any) -> IntentView:
+def _intent(obj: Any) -> IntentView:
+    pi = _plain(obj)
     return IntentView(
         id=str(pi["id"]),
         status=str(pi["status"]),
         amount=int(pi["amount"]),
         currency=str(pi.get("currency") or ""),
         client_secret=str(pi.get("client_secret") or ""),
-        metadata=_metadata(pi),
+        metadata=_metadata(obj),
     )
 
 
