@@ -19,6 +19,7 @@ ADMIN_NAV = [
     ("home", "nav.home", "/admin", "layout-dashboard", False),
     ("frontdesk", "nav.frontdesk", "/admin/frontdesk", "clipboard-check", False),
     ("schedules", "nav.schedules", "/admin/schedules", "calendar-clock", True),
+    ("catalog", "nav.catalog", "/admin/catalog", "package", True),
     ("staff", "nav.staff", "/admin/staff", "users", True),
     ("messages", "nav.messages", "/admin/messages", "send", True),
     ("templates", "nav.templates", "/admin/templates", "file-text", True),
@@ -242,6 +243,7 @@ def patient_layout(
     )
     nav = rx.hstack(
         _patient_tab("home", "nav.home", "house", active, href=AppState.base_path + "/"),
+        _patient_tab("mall", "nav.mall", "heart-pulse", active, href=AppState.base_path + "/mall"),
         _patient_tab(
             "inbox",
             "nav.inbox",

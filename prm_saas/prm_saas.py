@@ -7,6 +7,7 @@ import reflex as rx
 
 import pages.admin.audit
 import pages.admin.auth
+import pages.admin.catalog
 import pages.admin.home
 import pages.admin.messaging
 import pages.admin.schedules
@@ -15,6 +16,7 @@ import pages.admin.staff
 import pages.patient.auth
 import pages.patient.home
 import pages.patient.inbox
+import pages.patient.mall
 import pages.patient.preferences
 import pages.platform.audit
 import pages.platform.auth
