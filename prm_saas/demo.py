@@ -182,6 +182,7 @@ def load_demo() -> list[str]:
                 target_id=tid,
             )
         _demo_messages(tid, spec)
+        _demo_booking(tid, spec)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
@@ -219,3 +220,84 @@ def _demo_messages(tenant_id: int, spec: DemoTenant) -> None:
             urgent=True,
             source="demo",
         )
+
+
+# (name zh, name en, address, capacity per 30-minute slot, open weekdays (0 = Monday))
+_LOCATIONS = {
+    "sunshine": [
+        (
+            "阳光社区诊所 体检部",
+            "Sunshine Clinic checkup unit",
+            "上海市静安区共和新路 1888 号 2 楼",
+            6,
+            range(6),
+        ),
+    ],
+    "kangjian": [
+        (
+            "康健体检中心 浦东总部",
+            "Kangjian Pudong (main)",
+            "上海市浦东新区张杨路 500 号",
+            20,
+            range(7),
+        ),
+        (
+            "康健体检中心 徐汇分院",
+            "Kangjian Xuhui branch",
+            "上海市徐汇区漕溪北路 88 号",
+            12,
+            range(6),
+        ),
+    ],
+}
+
+
+def _demo_booking(tenant_id: int, spec: DemoTenant) -> None:
+    """Locations with morning hours (checkups are done fasting, 07:30-11:30), a
+    New Year closure, CT and gastroscopy limits, and the mall's catalog."""
+    from prm_saas.booking.models import Closure, Location, LocationHours, Resource
+    from prm_saas.mall.demo import seed_catalog
+
+    with tenant_session(tenant_id) as s:
+        if s.exec(select(Location.id)).first() is not None:
+            return
+        ids: list[int] = []
+        for name_zh, name_en, address, capacity, weekdays in _LOCATIONS.get(spec.slug, []):
+            loc = Location(
+                name_zh=name_zh,
+                name_en=name_en,
+                address=address,
+                phone="021-5555 0100",
+                min_days_ahead=1,
+                max_days_ahead=30,
+            )
+            s.add(loc)
+            s.flush()
+            assert loc.id is not None
+            ids.append(loc.id)
+            for wd in weekdays:
+                s.add(
+                    LocationHours(
+                        location_id=loc.id,
+                        weekday=wd,
+                        start="07:30",
+                        end="11:30",
+                        slot_minutes=30,
+                        capacity=capacity,
+                    )
+                )
+            s.add(Closure(location_id=loc.id, day=date(2027, 1, 1), reason="元旦休息"))
+            s.add(
+                Resource(location_id=loc.id, key="ct", name_zh="CT", name_en="CT", daily_limit=20)
+            )
+            s.add(
+                Resource(
+                    location_id=loc.id,
+                    key="gastroscopy",
+                    name_zh="胃镜室",
+                    name_en="Gastroscopy room",
+                    daily_limit=8,
+                )
+            )
+        s.flush()
+        seed_catalog(s, location_ids=ids)
