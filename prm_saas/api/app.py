@@ -5,12 +5,18 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from prm_saas.api import health, messaging, sso, webhooks
+from prm_saas.api import health, messaging, payments, sso, webhooks
 
 
 def routes() -> list[BaseRoute]:
     """All HTTP routes, in match order."""
-    return [*health.ROUTES, *sso.ROUTES, *webhooks.ROUTES, *messaging.ROUTES]
+    return [
+        *health.ROUTES,
+        *sso.ROUTES,
+        *webhooks.ROUTES,
+        *payments.ROUTES,
+        *messaging.ROUTES,
+    ]
 
 
 def create_api() -> Starlette:
