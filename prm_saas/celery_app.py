@@ -43,7 +43,11 @@ log = logging.getLogger(__name__)
 TENANT_HEADER = "prm_tenant_id"
 
 #: Every module that defines tasks; the worker imports these at start.
-TASK_MODULES = ("prm_saas.housekeeping.tasks", "prm_saas.messaging.tasks")
+TASK_MODULES = (
+    "prm_saas.housekeeping.tasks",
+    "prm_saas.messaging.tasks",
+    "prm_saas.booking.tasks",
+)
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
 #: on the primary key (no OFFSET, no long-lived transaction holding a snapshot
@@ -120,6 +124,12 @@ def _make_app() -> Celery:
             # Due reminders and queued messages of every tenant, every minute.
             "messaging-dispatch-due": {
                 "task": "messaging.dispatch_due",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
+            # Unpaid holds and lapsed waiting-list offers of every tenant, every minute.
+            "booking-expire-due": {
+                "task": "booking.expire_due",
                 "schedule": 60.0,
                 "options": {"expires": 55},
             },
