@@ -257,7 +257,43 @@ def reserve(
     existing = _by_idem(session, key)
     if existing is not None:
         return _same_request(existing, pid, sid)
+    try:
+        return _reserve_new(
+            session,
+            key=key,
+            pid=pid,
+            sid=sid,
+            lid=lid,
+            package_id=package_id,
+            addon_item_ids=addon_item_ids,
+            hold_until=hold_until,
+            now=now,
+            staff=staff,
+            reason=reason,
+        )
+    except DomainError:
+        # A concurrent request with the same key may have won meanwhile (its booking
+        # then makes this one look "already booked" or "full"): that booking is the answer.
+        winner = _by_idem(session, key)
+        if winner is None:
+            raise
+        return _same_request(winner, pid, sid)
 
+
+def _reserve_new(
+    session: TenantSession,
+    *,
+    key: str,
+    pid: int,
+    sid: int,
+    lid: int,
+    package_id: int,
+    addon_item_ids: Sequence[int],
+    hold_until: datetime | None,
+    now: datetime,
+    staff: Principal | None,
+    reason: str,
+) -> Booking:
     patient = get_or_404(session, Patient, pid)
     slot = get_or_404(session, Slot, sid)
     if slot.location_id != lid:
