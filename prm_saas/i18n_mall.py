@@ -90,6 +90,10 @@ MALL: dict[str, tuple[str, str]] = {
         "上架的套餐至少需要在一个启用的门店提供。",
         "A published package must be offered at one active location at least.",
     ),
+    "mall.item_last_in_published": (
+        "该项目是已上架套餐（{packages}）中唯一的项目，请先下架套餐或为其添加其他项目。",
+        "This is the only item of published package(s) {packages}: unpublish them or add other items first.",
+    ),
     # --- patient mall (labels) ---
     "nav.mall": ("体检商城", "Checkups"),
     "nav.catalog": ("套餐管理", "Catalog"),

@@ -302,6 +302,10 @@ def save_item(
         if clash is not None:
             c.fail("code", "mall.code_taken")
     c.raise_if_any()
+    if item.id is not None and item.active and not _bool(active):
+        stranded = _packages_left_without_items(session, item.id)
+        if stranded:
+            raise DomainError("mall.item_last_in_published", packages="、".join(stranded))
     created = item.id is None
     before = {"price_fen": item.price_fen, "resource_key": item.resource_key, "active": item.active}
     item.code, item.name_zh, item.name_en = clean_code, zh, en
@@ -330,6 +334,31 @@ def save_item(
         },
     )
     return item.id
+
+
+def _packages_left_without_items(session: TenantSession, item_id: int) -> list[str]:
+    """Names of published packages whose only active item is ``item_id``: switching
+    the item off would leave them on the shelf with nothing in them."""
+    names = []
+    published_with_item = session.exec(
+        select(HealthPackage)
+        .join(PackageItem, col(PackageItem.package_id) == col(HealthPackage.id))
+        .where(PackageItem.item_id == item_id, col(HealthPackage.published).is_(True))
+        .order_by(col(HealthPackage.id))
+    )
+    for p in published_with_item:
+        other = session.exec(
+            select(PackageItem.id)
+            .join(ExamItem, col(ExamItem.id) == col(PackageItem.item_id))
+            .where(
+                PackageItem.package_id == p.id,
+                PackageItem.item_id != item_id,
+                col(ExamItem.active).is_(True),
+            )
+        ).first()
+        if other is None:
+            names.append(p.name_zh)
+    return names
 
 
 # --- packages ---------------------------------------------------------------------------

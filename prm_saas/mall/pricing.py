@@ -194,6 +194,8 @@ def package_for_booking(
     if not package.published:
         raise DomainError("mall.package_unavailable")
     try:
+        if isinstance(location_id, bool):
+            raise TypeError
         loc = int(location_id)
     except (TypeError, ValueError):
         raise DomainError("booking.not_offered") from None

@@ -439,3 +439,45 @@ def test_a_suspended_tenant_cannot_change_its_catalog(world: World) -> None:
     with pytest.raises(TenantReadOnly):
         _as(world, world.admin_a, set_published, package_id=pkg.id, published=False)
     assert len(_as(world, world.admin_a, list_packages)) == 1
+
+
+def test_the_last_active_item_of_a_published_package_cannot_be_switched_off(world: World) -> None:
+    only = make_item(world.a, name="唯一项目", code="ONLY")
+    shared = make_item(world.a, name="共用项目", code="SHARED")
+    other = make_item(world.a, name="其他项目", code="OTHER")
+    make_package(world.a, name="单项套餐", item_ids=[only])
+    make_package(world.a, name="多项套餐", item_ids=[shared, other])
+    make_package(world.a, name="未上架", item_ids=[other], published=False)
+    with pytest.raises(DomainError) as e:
+        _as(
+            world,
+            world.admin_a,
+            save_item,
+            item_id=only,
+            code="ONLY",
+            name_zh="唯一项目",
+            active=False,
+        )
+    assert "单项套餐" in translate(e.value.key, "zh-CN", **e.value.params)
+    _as(
+        world,
+        world.admin_a,
+        save_item,
+        item_id=shared,
+        code="SHARED",
+        name_zh="共用项目",
+        active=False,
+    )
+    # now OTHER is the last active one of 多项套餐
+    with pytest.raises(DomainError):
+        _as(
+            world,
+            world.admin_a,
+            save_item,
+            item_id=other,
+            code="OTHER",
+            name_zh="其他项目",
+            active=False,
+        )
+    (row,) = [r for r in _as(world, world.admin_a, list_items) if r.code == "ONLY"]
+    assert row.active

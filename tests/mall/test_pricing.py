@@ -163,7 +163,7 @@ def test_not_offered_unpublished_and_unknown_addons_are_refused(world: World) ->
                 addon_item_ids=addons,  # type: ignore[arg-type]
             )
 
-    for loc_id in (other_loc, closed_loc, b_loc, 999999, "x"):
+    for loc_id in (other_loc, closed_loc, b_loc, 999999, "x", True, None):
         with pytest.raises(DomainError) as e:
             price(pkg.id, loc_id, [])
         assert e.value.key == "booking.not_offered"
