@@ -16,6 +16,13 @@ PORT="${PRM_PORT:-3000}"
 export PRM_PUBLIC_URL="${PRM_PUBLIC_URL:-http://localhost:$PORT}"
 mkdir -p var
 
+# localstripe: a fake Stripe for online payment, unless real keys are configured.
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+    scripts/localstripe.sh start
+    eval "$(scripts/localstripe.sh env)"
+    scripts/localstripe.sh webhook "http://127.0.0.1:$PORT/api/webhooks/stripe"
+fi
+
 python -m prm_saas.cli migrate
 python -m prm_saas.cli demo
 

@@ -40,6 +40,11 @@ run_pytest() {  # name, then pytest arguments
     pytest --junitxml="$PRM_VAR_DIR/test-results/$name.xml" "$@" || fail=1
 }
 
+# localstripe (a fake Stripe) for the payment tests and the browser flow; its
+# settings are exported for every pytest run below.
+scripts/localstripe.sh start >/dev/null || exit 1
+eval "$(scripts/localstripe.sh env)"
+
 run_pytest sqlite -m "not e2e" "$@"
 
 scripts/pg.sh start >/dev/null || exit 1
