@@ -475,7 +475,7 @@ def mall_page() -> rx.Component:
 class MallDetailState(PatientState):
     """One package; its id comes from the address (/mall/<id>)."""
 
-    package_id: str = ""
+    shown_id: str = ""  # not "package_id": that name is the route argument
     info: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
     items: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     addons: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
@@ -504,7 +504,7 @@ class MallDetailState(PatientState):
             self.page_status = "not_found"
             return None
         c = d.card
-        self.package_id = str(c.id)
+        self.shown_id = str(c.id)
         self.info = {
             **_card_row(c),
             "description_zh": d.description_zh,
@@ -724,7 +724,7 @@ def package_page() -> rx.Component:
         rx.spacer(),
         rx.link(
             rx.button(t("mall.book"), size="3", id="book-button", style={"minWidth": "140px"}),
-            href=AppState.base_path + "/book/" + s.package_id,
+            href=AppState.base_path + "/book/" + s.shown_id,
             id="book-link",
         ),
         width="100%",
