@@ -241,3 +241,13 @@ def stored_event_count() -> int:
 def stripe_refunds(intent_id: str) -> list[dict[str, Any]]:
     """The refunds localstripe has for the PaymentIntent."""
     return list(stripe_get(f"/v1/refunds?payment_intent={intent_id}")["data"])
+
+
+def stripe_post_config(path: str, fields: dict[str, str]) -> None:
+    """POST to localstripe's /_config API (webhook registration; no key needed)."""
+    s = get_settings()
+    req = urllib.request.Request(  # noqa: S310
+        f"{s.stripe_api_base}{path}", data=urllib.parse.urlencode(fields).encode()
+    )
+    with urllib.request.urlopen(req, timeout=10):  # noqa: S310
+        pass

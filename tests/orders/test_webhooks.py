@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from prm_saas.api.app import create_api
 from prm_saas.booking import services as booking_services
 from prm_saas.booking.models import Booking, BookingStatus
 from prm_saas.orders import services
 from prm_saas.orders.models import Order, OrderStatus
 from prm_saas.orders.webhooks import stored_events
+from prm_saas.settings import get_settings
 from tenants.db import tenant_session
 from tenants.errors import DomainError
 from tests.factories import World, make_patient
+from tests.oidc_provider import serve_app
 from tests.orders.helpers import (
     CARD_DECLINED,
     PRICE_FEN,
@@ -37,6 +41,7 @@ from tests.orders.helpers import (
     stored_event_count,
     stripe_get,
     stripe_post,
+    stripe_post_config,
     stripe_refunds,
 )
 
@@ -317,3 +322,32 @@ def test_signed_garbage_is_a_400(world: World, body: bytes) -> None:
     r = deliver({}, body=body)
     assert r.status_code == 400
     assert stored_event_count() == 0
+
+
+def test_localstripe_delivers_its_own_signed_webhook_to_the_running_app(world: World) -> None:
+    # given the app served over HTTP, registered at localstripe as its webhook endpoint
+    shop = make_shop(world.a, world.admin_a)
+    res = checkout(shop, world.patient_a)
+    intent_for(world.a, res.order_id)
+    with serve_app(create_api()) as url:
+        stripe_post_config(
+            "/_config/webhooks/orders-tests",
+            {"url": f"{url}/api/webhooks/stripe", "secret": get_settings().stripe_webhook_secret},
+        )
+        try:
+            # when the card is charged (localstripe then signs and posts its event itself)
+            assert pay(world.a, res.order_id) == "succeeded"
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if order_of(world.a, res.order_id).status == OrderStatus.PAID:
+                    break
+                time.sleep(0.2)
+        finally:
+            # point the (shared) registration at nothing that answers
+            stripe_post_config(
+                "/_config/webhooks/orders-tests",
+                {"url": "http://127.0.0.1:9/", "secret": "whsec_unused"},
+            )
+    # then the order was paid by the webhook alone, and the event is stored once
+    assert order_of(world.a, res.order_id).status == OrderStatus.PAID
+    assert [e["type"] for e in stored_events()] == ["payment_intent.succeeded"]
