@@ -8,6 +8,7 @@ import reflex as rx
 import pages.admin.audit
 import pages.admin.auth
 import pages.admin.catalog
+import pages.admin.frontdesk
 import pages.admin.home
 import pages.admin.messaging
 import pages.admin.schedules
