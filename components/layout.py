@@ -30,6 +30,7 @@ ADMIN_NAV = [
         "bell-ring",
         True,
     ),
+    ("orders", "nav.orders", "/admin/orders", "receipt", True),
     ("settings", "nav.settings", "/admin/settings", "settings", True),
     ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
 ]

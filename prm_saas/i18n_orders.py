@@ -91,7 +91,7 @@ ORDERS: dict[str, tuple[str, str]] = {
     "orders.admin.refund": ("退款", "Refund"),
     "orders.admin.refund_amount": ("退款金额（元）", "Amount (yuan)"),
     "orders.admin.refund_reason": ("退款原因", "Reason"),
-    "orders.admin.refundable": ("可退金额 ¥{amount}", "Refundable ¥{amount}"),
+    "orders.admin.refundable": ("可退金额", "Refundable"),
     "orders.admin.refund_done": ("已退款 ¥{amount}。", "Refunded ¥{amount}."),
     "orders.admin.mark_clinic_paid": ("登记到店收款", "Record payment at the clinic"),
     "orders.admin.clinic_paid_done": ("已登记收款。", "Payment recorded."),

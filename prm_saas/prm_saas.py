@@ -11,6 +11,7 @@ import pages.admin.catalog
 import pages.admin.frontdesk
 import pages.admin.home
 import pages.admin.messaging
+import pages.admin.orders
 import pages.admin.schedules
 import pages.admin.settings
 import pages.admin.staff
