@@ -165,7 +165,14 @@ def test_detail_of_unpublished_missing_or_other_tenants_package_is_not_found(wor
 
 
 def test_the_mall_of_one_tenant_never_lists_anothers(world: World) -> None:
-    make_package(world.b, name="B的套餐")
+    cat_b = make_category(world.b)
     loc_b = make_location(world.b)
-    assert _ids(world) == []
+    make_package(world.b, name="B的套餐", category_id=cat_b, location_ids=[loc_b])
+    make_package(world.a, name="A的套餐")
+    assert len(_ids(world)) == 1
     assert _ids(world, location_id=loc_b) == []
+    assert _ids(world, category_id=cat_b) == []
+    assert _ids(world, query="B的") == []
+    with tenant_session(world.a.id) as s:
+        assert mall_categories(session=s) == []
+        assert mall_locations(session=s) == []
