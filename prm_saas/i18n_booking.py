@@ -242,6 +242,11 @@ BOOKING: dict[str, tuple[str, str]] = {
     "fd.today": ("今天", "Today"),
     "fd.booked": ("已约", "Booked"),
     "fd.arrived": ("已到", "Arrived"),
+    "fd.waiting": ("待到", "Expected"),
+    "fd.no_patients": (
+        "没有匹配的患者。请先为患者注册账号。",
+        "No matching patients. Register the patient first.",
+    ),
     "fd.bad_date": ("日期无效。", "That is not a valid date."),
     "fd.no_locations": ("还没有体检地点。", "No locations yet."),
     "fd.no_slots": ("这一天没有号源（不开放或停诊）。", "No slots this day (closed)."),

@@ -115,6 +115,8 @@ class FrontDeskState(FormMixin, AppState):
     total_booked: int = 0
     total_capacity: int = 0
     checked_in: int = 0
+    waiting: int = 0  # confirmed, not yet arrived
+    no_shows: int = 0
     last_checked_in: str = ""  # the booking checked in last (its row is highlighted)
     # Patient search (check-in by name/phone): matches with their bookings of the day.
     search_query: str = ""
@@ -124,6 +126,7 @@ class FrontDeskState(FormMixin, AppState):
     walkin_open: bool = False
     walkin_query: str = ""
     walkin_patients: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    walkin_searched: bool = False
     walkin_patient_id: str = ""
     walkin_patient_name: str = ""
     walkin_packages: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
@@ -168,6 +171,7 @@ class FrontDeskState(FormMixin, AppState):
         if loc is None or day is None:
             self.slots = []
             self.total_booked = self.total_capacity = self.checked_in = 0
+            self.waiting = self.no_shows = 0
             return None
         cal, ev = self._run(
             PrincipalKind.STAFF,
@@ -190,9 +194,9 @@ class FrontDeskState(FormMixin, AppState):
         ]
         self.slots = slots
         self.total_booked, self.total_capacity = cal.total_booked, cal.total_capacity
-        self.checked_in = sum(
-            1 for r in slots for b in r.bookings if b.status in ("checked_in", "completed")
-        )
+        counts = cal.counts
+        self.checked_in = counts.get("checked_in", 0) + counts.get("completed", 0)
+        self.waiting, self.no_shows = counts.get("confirmed", 0), counts.get("no_show", 0)
         return ev
 
     def _booking_row(self, b: fd.DeskBooking, tz: str) -> BookingRow:
@@ -385,7 +389,7 @@ class FrontDeskState(FormMixin, AppState):
         self.walkin_error, self.walkin_field_errors = "", {}
         if not self.walkin_open:
             return None
-        self.walkin_query, self.walkin_patients = "", []
+        self.walkin_query, self.walkin_patients, self.walkin_searched = "", [], False
         self.walkin_patient_id = self.walkin_patient_name = ""
         self.walkin_override = False
         return self._fetch_walkin_options()
@@ -434,6 +438,7 @@ class FrontDeskState(FormMixin, AppState):
             self._walkin_fail,
         )
         if found is not None:
+            self.walkin_searched = True
             self.walkin_patients = [
                 {"id": str(pt.id), "name": pt.name, "phone": pt.phone_masked} for pt in found
             ]
@@ -821,6 +826,10 @@ def walkin_dialog() -> rx.Component:
                 width="100%",
             ),
         ),
+        rx.cond(
+            s.walkin_searched & (s.walkin_patients.length() == 0),  # type: ignore[attr-defined]
+            rx.text(t("fd.no_patients"), size="2", color_scheme="gray", id="walkin-none"),
+        ),
         spacing="1",
         width="100%",
         max_height="180px",
@@ -996,6 +1005,11 @@ def day_picker() -> rx.Component:
             t("fd.arrived"),
             ": ",
             s.checked_in,
+            " · ",
+            t("fd.waiting"),
+            ": ",
+            s.waiting,
+            rx.cond(s.no_shows > 0, rx.fragment(" · ", t("fd.no_show"), ": ", s.no_shows)),
             size="2",
             variant="surface",
             id="frontdesk-totals",
