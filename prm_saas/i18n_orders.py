@@ -48,6 +48,8 @@ ORDERS: dict[str, tuple[str, str]] = {
     "orders.not_cancellable": ("该订单当前不可取消。", "This order cannot be cancelled now."),
     "orders.status_invalid": ("未知的订单状态。", "Unknown order status."),
     # --- statuses and methods ---------------------------------------------------------------
+    "orders.status": ("订单状态", "Order status"),
+    "orders.method": ("支付方式", "Payment method"),
     "orders.status.pending_payment": ("待支付", "Awaiting payment"),
     "orders.status.paid": ("已支付", "Paid"),
     "orders.status.cancelled": ("已取消", "Cancelled"),
