@@ -8,6 +8,7 @@ Pages only call services; every handler's arguments are checked there.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
@@ -69,6 +70,12 @@ def _path_id(state: AppState, marker: str) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _leave_app(url: str) -> Any:
+    """A full page load of ``url``: the hosted pay page is served beside the app, and
+    the app's router would otherwise look for it among its own pages (same host)."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
 def _day_label(day: date, lang: str) -> str:
@@ -323,7 +330,7 @@ class BookState(FormMixin, PatientState):
             self._load_slots()  # a full slot or a closed day: show the fresh picture
             return None
         if result.pay_url:
-            return rx.redirect(result.pay_url)
+            return _leave_app(result.pay_url)
         return rx.redirect(f"{self.base_path}/bookings/{result.booking_id}")
 
 
@@ -878,7 +885,7 @@ def booking_detail_page() -> rx.Component:
             ),
             rx.cond(
                 s.pay_url != "",
-                rx.link(
+                rx.el.a(
                     rx.button(t("booking.pay_now"), size="3", width="100%"),
                     href=s.pay_url,
                     id="pay-now",

@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 
 from tests.database import wipe_database
 from tests.factories import World, make_world
+from tests.localstripe import run_localstripe
 from tests.oidc_provider import OidcProvider, run_provider
 from tests.smtp_sink import MailSink, free_port
 
@@ -114,7 +115,14 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="package")
-def server(database: str, mailbox: Mailbox, world: World) -> Iterator[str]:
+def stripe_base() -> Iterator[str]:
+    """A real localstripe the app process pays through (its Stripe.js included)."""
+    with run_localstripe() as base:
+        yield base
+
+
+@pytest.fixture(scope="package")
+def server(database: str, mailbox: Mailbox, world: World, stripe_base: str) -> Iterator[str]:
     """The app in production mode on a free port; yields its base URL."""
     port = free_port()
     url = f"http://localhost:{port}"
