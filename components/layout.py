@@ -246,6 +246,13 @@ def patient_layout(
         _patient_tab("home", "nav.home", "house", active, href=AppState.base_path + "/"),
         _patient_tab("mall", "nav.mall", "heart-pulse", active, href=AppState.base_path + "/mall"),
         _patient_tab(
+            "bookings",
+            "nav.bookings",
+            "calendar-check",
+            active,
+            href=AppState.base_path + "/bookings",
+        ),
+        _patient_tab(
             "inbox",
             "nav.inbox",
             "inbox",

@@ -16,6 +16,7 @@ import pages.admin.schedules
 import pages.admin.settings
 import pages.admin.staff
 import pages.patient.auth
+import pages.patient.booking
 import pages.patient.home
 import pages.patient.inbox
 import pages.patient.mall
