@@ -406,4 +406,5 @@ UI: dict[str, tuple[str, str]] = {
     "booking.cancel_no": ("再想想", "Keep it"),
     "booking.cancelled_notice": ("预约已取消，退款 {refund}。", "Cancelled. Refund: {refund}."),
     "nav.bookings": ("预约", "Bookings"),
+    "patient.next_booking": ("下一次体检：", "Next checkup:"),
 }

@@ -13,6 +13,7 @@ from components.patient_state import PatientState
 from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import my_profile
+from prm_saas.booking.services import my_bookings
 from prm_saas.display import local_time, masked_phone
 from tenants.resolution import tenant_by_slug
 
@@ -25,6 +26,7 @@ class PatientHomeState(PatientState):
     member_since: str = ""
     phone_masked: str = ""
     demo_tenants: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    next_booking: dict[str, str] = {}  # noqa: RUF012 - the soonest booking still ahead
 
     @rx.event
     def load(self) -> Any:
@@ -42,8 +44,25 @@ class PatientHomeState(PatientState):
         if redirect is not None or self.page_status != "ok":
             return redirect
         tenant = self._tenant()
-        profile, ev = self._run(
-            PrincipalKind.PATIENT, lambda s, p: my_profile(session=s, actor=p), lambda _m, _f: None
+        got, ev = self._run(
+            PrincipalKind.PATIENT,
+            lambda s, p: (my_profile(session=s, actor=p), my_bookings(session=s, actor=p)),
+            lambda _m, _f: None,
+        )
+        profile, bookings = got or (None, [])
+        ahead = sorted(
+            (b for b in bookings if b.status in ("held", "confirmed")), key=lambda b: b.starts_at
+        )
+        english = self.lang == "en"
+        self.next_booking = (
+            {
+                "id": str(ahead[0].id),
+                "package": (ahead[0].package_name_en if english else ahead[0].package_name_zh),
+                "when": f"{ahead[0].day.isoformat()} {ahead[0].local_start}",
+                "status": ahead[0].status,
+            }
+            if ahead
+            else {}
         )
         if profile is not None:
             self.member_since = local_time(profile.created_at, tenant.timezone)[:10]
@@ -121,10 +140,31 @@ def member_home() -> rx.Component:
                     rx.badge(s.inbox_unread, color_scheme="red", variant="solid", radius="full"),
                 ),
             ),
+            rx.cond(
+                s.next_booking.contains("id"),  # type: ignore[attr-defined]
+                rx.link(
+                    rx.callout(
+                        rx.text(
+                            t("patient.next_booking"),
+                            " ",
+                            s.next_booking["when"],
+                            " · ",
+                            s.next_booking["package"],
+                        ),
+                        icon="calendar-clock",
+                        color_scheme=rx.cond(s.next_booking["status"] == "held", "amber", "green"),
+                        width="100%",
+                    ),
+                    href=AppState.base_path + "/bookings/" + s.next_booking["id"],
+                    underline="none",
+                    id="home-next-booking",
+                    width="100%",
+                ),
+            ),
+            _link_tile("shopping-bag", "patient.mall", "/mall", "home-mall"),
+            _link_tile("calendar-check", "patient.bookings", "/bookings", "home-bookings"),
             _link_tile("bell-ring", "patient.preferences", "/preferences", "home-preferences"),
             rx.grid(
-                _tile("shopping-bag", "patient.mall"),
-                _tile("calendar-check", "patient.bookings"),
                 _tile("coins", "patient.points"),
                 _tile("trophy", "patient.challenges"),
                 columns="2",
