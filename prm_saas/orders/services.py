@@ -1165,11 +1165,18 @@ def pay_page(*, session: TenantSession, order_id: int, now: datetime) -> PayPage
     locale = (patient.locale if patient is not None else None) or (
         tenant.default_locale if tenant else "zh-CN"
     )
+    status = str(order.status)
+    if (
+        order.status == OrderStatus.PENDING_PAYMENT
+        and order.expires_at is not None
+        and order.expires_at <= now
+    ):
+        status = str(OrderStatus.EXPIRED)  # the beat has not come round yet
     return PayPage(
         order_id=oid,
         booking_id=order.booking_id,
         number=order.number,
-        status=str(order.status),
+        status=status,
         total_fen=order.total_fen,
         lines=_detail(session, order).lines,
         client_secret=secret,

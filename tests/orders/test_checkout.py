@@ -249,3 +249,15 @@ def test_concurrent_pay_pages_make_one_payment_intent(world: World) -> None:
     assert len(set(ids)) == 1, ids
     with tenant_session(world.a.id) as s:
         assert len(s.exec(select(Payment)).all()) == 1
+
+
+def test_the_admin_detail_needs_orders_manage(world: World) -> None:
+    shop = make_shop(world.a, world.admin_a)
+    res = checkout(shop, world.patient_a)
+    with tenant_session(world.a.id) as s:
+        d = services.admin_order_detail(session=s, actor=world.admin_a, order_id=res.order_id)
+        assert d.order.patient_phone == "+8613800000001"
+        assert d.refundable_fen == 0
+        for actor in (world.staff_a, world.patient_a):
+            with pytest.raises(PermissionDenied):
+                services.admin_order_detail(session=s, actor=actor, order_id=res.order_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
+from datetime import timedelta
 
 from prm_saas.booking.models import BookingStatus
 from prm_saas.orders import services
@@ -127,3 +128,16 @@ def test_an_order_paid_at_the_clinic_has_no_pay_page_form(world: World) -> None:
     page = http("GET", f"/api/pay/{token}").text
     assert "id='card-element'" not in page
     assert re.search(r"data-status='pending_payment'", page)
+
+
+def test_an_order_past_its_hold_cannot_be_paid_on_the_page(world: World) -> None:
+    shop = make_shop(world.a, world.admin_a)
+    res = checkout(shop, world.patient_a, now=shop.now - timedelta(minutes=20))
+    r = http("GET", _path(res.pay_url))
+    assert r.status_code == 200
+    assert "data-status='expired'" in r.text
+    assert "id='card-element'" not in r.text
+    assert payments_of(world.a, res.order_id) == []
+    r = http("POST", f"{_path(res.pay_url)}/confirm", json={"token": card_token()})
+    assert r.status_code == 402
+    assert payments_of(world.a, res.order_id) == []

@@ -351,3 +351,20 @@ def test_localstripe_delivers_its_own_signed_webhook_to_the_running_app(world: W
     # then the order was paid by the webhook alone, and the event is stored once
     assert order_of(world.a, res.order_id).status == OrderStatus.PAID
     assert [e["type"] for e in stored_events()] == ["payment_intent.succeeded"]
+
+
+def test_a_suspended_tenant_gets_a_503_and_the_event_is_applied_on_retry(world: World) -> None:
+    from tenants.models import TenantStatus
+    from tests.factories import change_status
+
+    order_id, _b, pi = _paid_order(world)
+    evt = event("payment_intent.succeeded", stripe_get(f"/v1/payment_intents/{pi}"))
+    change_status(world.a, TenantStatus.SUSPENDED)
+    r = deliver(evt)
+    assert r.status_code == 503
+    assert order_of(world.a, order_id).status == OrderStatus.PENDING_PAYMENT
+    assert [e["processed"] for e in stored_events()] == [False]
+    # Stripe retries the same event once the tenant is back
+    change_status(world.a, TenantStatus.ACTIVE)
+    assert deliver(evt).json()["status"] == "paid"
+    assert [e["processed"] for e in stored_events()] == [True]
