@@ -261,3 +261,28 @@ def test_the_admin_detail_needs_orders_manage(world: World) -> None:
         for actor in (world.staff_a, world.patient_a):
             with pytest.raises(PermissionDenied):
                 services.admin_order_detail(session=s, actor=actor, order_id=res.order_id)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_checkouts_of_different_patients_get_distinct_numbers(world: World) -> None:
+    shop = make_shop(world.a, world.admin_a, capacity=10)
+    patients = [make_patient(world.a) for _ in range(6)]
+    results: list[object] = []
+    barrier = threading.Barrier(len(patients))
+
+    def submit(p: object) -> None:
+        barrier.wait()
+        try:
+            results.append(checkout(shop, p, key="mine").order_id)  # type: ignore[arg-type]
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(p,)) for p in patients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(r, int) for r in results), results
+    numbers = {order_of(world.a, int(r)).number for r in results}  # type: ignore[call-overload]
+    assert len(numbers) == len(patients)
+    assert seats(world.a, shop.slot_id) == len(patients)
