@@ -156,7 +156,14 @@ def stored_events() -> list[dict[str, Any]]:
                 "type": r.type,
                 "tenant_id": r.subject_tenant_id,
                 "processed": r.processed_at is not None,
-                "payload": json.loads(r.payload) if r.payload.startswith("{") else None,
+                "payload": _json_or_none(r.payload),
             }
             for r in rows
         ]
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # stored truncated (PAYLOAD_MAX)

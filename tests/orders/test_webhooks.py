@@ -368,3 +368,36 @@ def test_a_suspended_tenant_gets_a_503_and_the_event_is_applied_on_retry(world: 
     change_status(world.a, TenantStatus.ACTIVE)
     assert deliver(evt).json()["status"] == "paid"
     assert [e["processed"] for e in stored_events()] == [True]
+
+
+def test_a_payment_landing_after_the_patient_cancelled_is_refunded(world: World) -> None:
+    from prm_saas.booking.models import BookingSettings, Slot
+
+    shop = make_shop(world.a, world.admin_a)
+    res = checkout(shop, world.patient_a)
+    pi = intent_for(world.a, res.order_id)
+    with tenant_session(world.a.id) as s:
+        s.add(BookingSettings(cancel_cutoff_hours=1))
+    # the card is charged at Stripe while the patient cancels the unpaid order
+    assert pay(world.a, res.order_id) == "succeeded"
+    with tenant_session(world.a.id) as s:
+        slot = s.exec(select(Slot).where(Slot.id == shop.slot_id)).one()
+        out = services.cancel_order_by_patient(
+            session=s,
+            actor=world.patient_a,
+            order_id=res.order_id,
+            now=slot.starts_at - timedelta(hours=10),
+        )
+    assert out.status == "cancelled"
+    # the success event then arrives: the money goes back, the seat stays free
+    r = deliver(event("payment_intent.succeeded", stripe_get(f"/v1/payment_intents/{pi}")))
+    assert r.json()["status"] == "paid_late_refunded"
+    order = order_of(world.a, res.order_id)
+    assert (order.status, order.paid_fen, order.refunded_fen) == (
+        OrderStatus.REFUNDED,
+        PRICE_FEN,
+        PRICE_FEN,
+    )
+    assert [x["amount"] for x in stripe_refunds(pi)] == [PRICE_FEN]
+    assert booking_of(world.a, res.booking_id).status == BookingStatus.CANCELLED
+    assert seats(world.a, shop.slot_id) == 0
