@@ -865,12 +865,24 @@ def cancel_order_by_patient(
     if order_id is not None:
         found = get_or_404(session, Order, order_id)
     elif booking_id is not None:
-        bid = get_or_404(session, Booking, booking_id).id
+        b = get_or_404(session, Booking, booking_id)
+        if b.patient_id != actor.id:
+            raise NotFound()
         found_or_none = session.exec(
-            select(Order).where(Order.booking_id == bid).order_by(col(Order.id).desc())
+            select(Order).where(Order.booking_id == b.id).order_by(col(Order.id).desc())
         ).first()
         if found_or_none is None:
-            raise NotFound()
+            # A booking with no order (a walk-in paid at the desk): the booking alone.
+            result = booking_services.cancel_by_patient(
+                session=session, actor=actor, booking_id=int(b.id or 0), now=now
+            )
+            return CancelOutcome(
+                order_id=0,
+                booking_id=b.id,
+                status=result.status,
+                refund_percent=0,
+                refunded_fen=0,
+            )
         found = found_or_none
     else:
         raise NotFound()

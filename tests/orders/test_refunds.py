@@ -236,3 +236,30 @@ def test_a_patient_cannot_cancel_anothers_order(world: World) -> None:
             session=s, actor=world.patient_b, order_id=res.order_id, now=shop.now
         )
     assert order_of(world.a, res.order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_cancelling_a_booking_that_has_no_order_cancels_the_booking(world: World) -> None:
+    from prm_saas.booking import services as booking_services
+
+    shop = make_shop(world.a, world.admin_a)
+    with tenant_session(world.a.id) as s:
+        s.add(BookingSettings(cancel_cutoff_hours=1))
+        b = booking_services.reserve(
+            session=s,
+            patient_id=world.patient_a.id,
+            package_id=shop.package_id,
+            location_id=shop.location_id,
+            slot_id=shop.slot_id,
+            addon_item_ids=[],
+            idempotency_key="no-order",
+            hold_until=None,
+            now=shop.now,
+        )
+        bid = int(b.id or 0)
+    with tenant_session(world.a.id) as s:
+        out = services.cancel_order_by_patient(
+            session=s, actor=world.patient_a, booking_id=bid, now=shop.now
+        )
+    assert (out.order_id, out.refunded_fen) == (0, 0)
+    assert booking_of(world.a, bid).status == BookingStatus.CANCELLED
+    assert seats(world.a, shop.slot_id) == 0
