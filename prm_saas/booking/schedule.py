@@ -790,16 +790,19 @@ def day_problem(
     tz: ZoneInfo,
     *,
     staff: bool = False,
+    closed: bool | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """Why nobody can book ``day`` at ``location`` now, as (key, params), or None.
 
     Checked in a fixed order: past day, closed, outside the booking window, after
     the same-day cutoff. Front-desk staff (walk-ins) are not bound by the window
-    or the cutoff."""
+    or the cutoff. ``closed`` may be given when the caller already knows it."""
     today = local_today(now, tz)
     if day < today:
         return "booking.past_day", {}
-    if not location.active or is_closed(session, int(location.id or 0), day):
+    if closed is None:
+        closed = is_closed(session, int(location.id or 0), day)
+    if not location.active or closed:
         return "booking.closed", {}
     if staff:
         return None

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,9 @@ from prm_saas.booking.models import (
     Booking,
     BookingResource,
     BookingStatus,
+    Closure,
     Location,
+    LocationHours,
     Resource,
     ResourceDay,
     Slot,
@@ -204,6 +207,10 @@ def _check_not_booked(
         raise DomainError("booking.already_booked")
 
 
+# sqlmodel's select() is typed for up to four columns; these statements read more.
+_select_many: Any = select
+
+
 def _int_id(value: object) -> int:
     if isinstance(value, bool):
         raise NotFound()
@@ -254,9 +261,6 @@ def reserve(
     if not key or len(key) > IDEMPOTENCY_KEY_MAX:
         raise DomainError("error.invalid_input")
     pid, sid, lid = _int_id(patient_id), _int_id(slot_id), _int_id(location_id)
-    existing = _by_idem(session, key)
-    if existing is not None:
-        return _same_request(existing, pid, sid)
     try:
         return _reserve_new(
             session,
@@ -294,13 +298,60 @@ def _reserve_new(
     staff: Principal | None,
     reason: str,
 ) -> Booking:
-    patient = get_or_404(session, Patient, pid)
-    slot = get_or_404(session, Slot, sid)
-    if slot.location_id != lid:
+    # Few round trips: this runs for every attempt on a popular slot. One statement
+    # reads the slot, its location, whether the day is a closure and whether the key
+    # was used already; a second the patient, whether they are booked that day and
+    # whether the location opens on that weekday.
+    tid = session.tenant_id
+    row = session.exec(
+        _select_many(
+            Slot,
+            Location,
+            select(Booking.id).where(Booking.idempotency_key == key).scalar_subquery(),
+            select(Closure.id)
+            .where(Closure.location_id == Slot.location_id, Closure.day == Slot.day)
+            .exists(),
+            select(Tenant.timezone).where(col(Tenant.id) == tid).scalar_subquery(),
+            select(Tenant.slug).where(col(Tenant.id) == tid).scalar_subquery(),
+        )
+        .join(Location, col(Location.id) == col(Slot.location_id))
+        .where(col(Slot.id) == sid)
+    ).first()
+    if row is not None and row[2] is not None:
+        return _same_request(get_or_404(session, Booking, row[2]), pid, sid)
+    if row is None or row[0].tenant_id != tid or row[0].location_id != lid:
         raise NotFound()
-    loc = get_or_404(session, Location, lid)
-    tz = tenant_zone(session)
-    problem = day_problem(session, loc, slot.day, now, tz, staff=staff is not None)
+    slot, loc, _used, closure, zone, slug = row
+    seated = (
+        select(Booking.id)
+        .join(Slot, col(Slot.id) == col(Booking.slot_id))
+        .where(
+            Booking.patient_id == pid,
+            Booking.location_id == lid,
+            Slot.day == slot.day,
+            col(Booking.status).in_([str(st) for st in SEATED]),
+        )
+        .exists()
+    )
+    opens = (
+        select(LocationHours.id)
+        .where(LocationHours.location_id == lid, LocationHours.weekday == slot.day.weekday())
+        .exists()
+    )
+    prow = session.exec(select(Patient, seated, opens).where(col(Patient.id) == pid)).first()
+    if prow is None or prow[0].tenant_id != tid:
+        raise NotFound()
+    patient, has_booking, has_hours = prow
+    tz = ZoneInfo(zone or "Asia/Shanghai")
+    problem = day_problem(
+        session,
+        loc,
+        slot.day,
+        now,
+        tz,
+        staff=staff is not None,
+        closed=bool(closure) or not has_hours,
+    )
     if problem is not None:
         raise DomainError(problem[0], **problem[1])
     if staff is None and slot.starts_at <= now:
@@ -316,13 +367,12 @@ def _reserve_new(
     )
     if why:
         raise DomainError(why)
-    _check_not_booked(session, pid, lid, slot.day, None)
+    if has_booking:
+        raise DomainError("booking.already_booked")
     override = bool(reason)
     if not override and slot.booked >= slot.capacity:
         raise DomainError("booking.slot_full")  # fast answer; the UPDATE below decides
 
-    tenant = session.get(Tenant, session.tenant_id)
-    slug = tenant.slug if tenant else "tenant"
     booking = Booking(
         patient_id=pid,
         package_id=pk(priced.package),
@@ -348,26 +398,31 @@ def _reserve_new(
             # here on the unique index and then loses, before touching the slot.
             session.add(booking)
             session.flush()
-            assert booking.id is not None
-            beyond_seat = False
-            if not take_seat(session, sid):
-                if not override:
-                    raise DomainError("booking.slot_full")
-                take_seat(session, sid, beyond_capacity=True)
-                beyond_seat = True
-            beyond_units = _take_units(
-                session,
-                booking_id=booking.id,
-                location_id=lid,
-                day=slot.day,
-                keys=set(priced.resource_keys),
-                override=override,
-            )
     except IntegrityError:
         winner = _by_idem(session, key)
         if winner is None:
             raise
         return _same_request(winner, pid, sid)
+    assert booking.id is not None
+    keys = set(priced.resource_keys)
+    # The seat last, so its row lock is held only until the commit that follows. With
+    # resources, seat and units share a savepoint (a later unit that is gone undoes the
+    # earlier ones); without, the seat is one UPDATE that either happened or did not.
+    try:
+        if keys:
+            with session.begin_nested():
+                beyond_seat, beyond_units = _take_all(
+                    session, booking, slot, keys=keys, override=override
+                )
+        else:
+            beyond_seat, beyond_units = _take_all(
+                session, booking, slot, keys=keys, override=override
+            )
+    except DomainError:
+        # Nothing half-written, even for a caller that keeps its transaction going.
+        session.delete(booking)
+        session.flush()
+        raise
     session.expire(slot)
     if beyond_seat or beyond_units:
         record(
@@ -386,6 +441,30 @@ def _reserve_new(
     if booking.status == BookingStatus.CONFIRMED:
         messages.booking_confirmed(session, booking, now)
     return booking
+
+
+def _take_all(
+    session: TenantSession, booking: Booking, slot: Slot, *, keys: set[str], override: bool
+) -> tuple[bool, list[str]]:
+    """Units of the scarce resources, then the seat; (seat beyond capacity, resource
+    keys beyond their limit), both only under an override."""
+    assert booking.id is not None
+    assert slot.id is not None
+    beyond_units = _take_units(
+        session,
+        booking_id=booking.id,
+        location_id=booking.location_id,
+        day=slot.day,
+        keys=keys,
+        override=override,
+    )
+    beyond_seat = False
+    if not take_seat(session, slot.id):
+        if not override:
+            raise DomainError("booking.slot_full")
+        take_seat(session, slot.id, beyond_capacity=True)
+        beyond_seat = True
+    return beyond_seat, beyond_units
 
 
 # --- confirm / release ---------------------------------------------------------------------
@@ -589,8 +668,8 @@ def reschedule_by_patient(
     old_seq = b.ics_sequence
     write_lock(session)
     with session.begin_nested():
-        if not take_seat(session, new_slot.id):
-            raise DomainError("booking.slot_full")
+        # Resource units before seats (as in reserve), and both slot rows locked in id
+        # order: two patients swapping slots at once cannot deadlock.
         if new_slot.day != old_slot.day:
             _free_units(session, b.id)
             _take_units(
@@ -601,6 +680,14 @@ def reschedule_by_patient(
                 keys=set(priced.resource_keys),
                 override=False,
             )
+        session.exec(
+            select(Slot.id)
+            .where(col(Slot.id).in_([new_slot.id, old_slot.id]))
+            .order_by(col(Slot.id))
+            .with_for_update()
+        ).all()
+        if not take_seat(session, new_slot.id):
+            raise DomainError("booking.slot_full")
         free_seat(session, old_slot.id or 0)
         b.slot_id = new_slot.id
         b.ics_sequence = old_seq + 1
