@@ -286,3 +286,36 @@ def test_concurrent_checkouts_of_different_patients_get_distinct_numbers(world: 
     numbers = {order_of(world.a, int(r)).number for r in results}  # type: ignore[call-overload]
     assert len(numbers) == len(patients)
     assert seats(world.a, shop.slot_id) == len(patients)
+
+
+def test_open_order_for_booking_is_one_order_per_booking(world: World) -> None:
+    # the waitlist's path: a held booking gets its order from orders
+    from prm_saas.booking import services as booking_services
+    from prm_saas.mall.pricing import package_for_booking
+
+    shop = make_shop(world.a, world.admin_a)
+    until = shop.now + timedelta(minutes=30)
+    with tenant_session(world.a.id) as s:
+        b = booking_services.reserve(
+            session=s,
+            patient_id=world.patient_a.id,
+            package_id=shop.package_id,
+            location_id=shop.location_id,
+            slot_id=shop.slot_id,
+            addon_item_ids=[],
+            idempotency_key="offer",
+            hold_until=until,
+            now=shop.now,
+        )
+        priced = package_for_booking(
+            session=s, package_id=shop.package_id, location_id=shop.location_id, addon_item_ids=[]
+        )
+        first = services.open_order_for_booking(
+            session=s, booking=b, priced=priced, method="stripe", expires_at=until
+        )
+        again = services.open_order_for_booking(
+            session=s, booking=b, priced=priced, method="stripe", expires_at=until
+        )
+        assert first.id == again.id
+        assert (first.total_fen, first.expires_at, first.booking_id) == (PRICE_FEN, until, b.id)
+    assert count(world.a, Order) == 1
