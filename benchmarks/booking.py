@@ -30,6 +30,7 @@ PRM_BENCH_DATABASE_URL (app role), PRM_BENCH_OWNER_URL (owner role).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
@@ -42,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable as a plain script from any directory
@@ -186,31 +188,95 @@ def warm(engine: sa.Engine, n: int) -> None:
         c.close()
 
 
-def race(attempts: int, fn: Callable[[int], bool]) -> tuple[float, Counter[str]]:
-    """Run fn(0..attempts-1) in as many threads, from one barrier; wall time and outcomes."""
-    barrier = threading.Barrier(attempts + 1)
+def _outcome(fn: Callable[[int], bool], i: int) -> str:
+    try:
+        return "booked" if fn(i) else "full"
+    except DomainError as exc:
+        return exc.key
+    except Exception as exc:  # reported in the outcomes
+        return f"{type(exc).__name__}: {str(exc)[:80]}"
+
+
+def _threads(
+    indices: list[int], fn: Callable[[int], bool], gate: Callable[[], object]
+) -> tuple[float, Counter[str]]:
+    """Run fn(i) for each index in its own thread, all released after ``gate()``
+    returns; (monotonic time the last one ended, outcomes)."""
+    barrier = threading.Barrier(len(indices) + 1)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 
     def run(i: int) -> None:
         barrier.wait()
-        try:
-            result = "booked" if fn(i) else "full"
-        except DomainError as exc:
-            result = exc.key
-        except Exception as exc:  # reported in the outcomes
-            result = f"{type(exc).__name__}: {str(exc)[:80]}"
+        result = _outcome(fn, i)
         with lock:
             outcomes[result] += 1
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(attempts)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in indices]
     for th in threads:
         th.start()
+    gate()
     barrier.wait()
-    start = time.perf_counter()
     for th in threads:
         th.join()
-    return time.perf_counter() - start, outcomes
+    return time.monotonic(), outcomes
+
+
+def race(attempts: int, fn: Callable[[int], bool]) -> tuple[float, Counter[str]]:
+    """Run fn(0..attempts-1) in as many threads, from one barrier; wall time and outcomes."""
+    start: list[float] = []
+    end, outcomes = _threads(list(range(attempts)), fn, lambda: start.append(time.monotonic()))
+    return end - start[0], outcomes
+
+
+def _child(
+    k: int,
+    processes: int,
+    attempts: int,
+    url: str,
+    pool: int,
+    make_fn: Callable[[sa.Engine], Callable[[int], bool]],
+    gate: Any,
+    results: Any,
+) -> None:
+    engine = sa.create_engine(url, pool_size=pool, max_overflow=0, pool_timeout=120)
+    fn = make_fn(engine)
+    warm(engine, pool)
+    end, outcomes = _threads(list(range(k, attempts, processes)), fn, gate.wait)
+    results.put((end, dict(outcomes)))
+    engine.dispose()
+
+
+def race_processes(
+    processes: int,
+    attempts: int,
+    url: str,
+    connections: int,
+    make_fn: Callable[[sa.Engine], Callable[[int], bool]],
+) -> tuple[float, Counter[str]]:
+    """The same race spread over forked processes (threads in each, the connections
+    split between them); wall time from the common start to the last attempt's end."""
+    ctx = multiprocessing.get_context("fork")
+    gate = ctx.Barrier(processes + 1)
+    results = ctx.Queue()
+    pool = max(1, connections // processes)
+    children = [
+        ctx.Process(target=_child, args=(k, processes, attempts, url, pool, make_fn, gate, results))
+        for k in range(processes)
+    ]
+    for c in children:
+        c.start()
+    gate.wait()
+    start = time.monotonic()
+    ends: list[float] = []
+    outcomes: Counter[str] = Counter()
+    for _ in children:
+        end, out = results.get()
+        ends.append(end)
+        outcomes.update(out)
+    for c in children:
+        c.join()
+    return max(ends) - start, outcomes
 
 
 def product_attempt(world: World, round_no: int) -> Callable[[int], bool]:
@@ -311,6 +377,7 @@ class Results:
     attempts: int
     seats: int
     connections: int
+    processes: int
     rounds: list[Round] = field(default_factory=list)
     load_average: float = 0.0
 
@@ -337,7 +404,8 @@ class Results:
             f"Command: `{self.command}`",
             "",
             f"{self.attempts} threads race for {self.seats} seats of one slot, each with its "
-            f"own session; pools of {self.connections} connections; "
+            f"own session, in {self.processes} process(es); {self.connections} pooled "
+            "connections in all; "
             f"{len(self.of('product'))} rounds of each variant, alternating.",
             "",
             "| round | variant | seconds | booked (slot counter) | booking rows | "
@@ -380,6 +448,12 @@ def main() -> None:
     parser.add_argument("--seats", type=int, default=SEATS)
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="spread the threads over this many forked processes (both variants alike)",
+    )
     parser.add_argument("--record", action="store_true", help=f"write results to {DOCS}")
     args = parser.parse_args()
     if args.seats > args.attempts:
@@ -409,6 +483,7 @@ def main() -> None:
         attempts=args.attempts,
         seats=args.seats,
         connections=args.connections,
+        processes=max(1, args.processes),
     )
     engines = {"product": app, "baseline": owner}
 
@@ -428,10 +503,26 @@ def main() -> None:
     for variant in ("product", "baseline"):
         ready(variant)
         race(min(args.attempts, args.connections * 2), attempt_fn(variant, -1))
+
+    def timed(variant: str, n: int) -> tuple[float, Counter[str]]:
+        ready(variant)
+        if args.processes <= 1:
+            return race(args.attempts, attempt_fn(variant, n))
+        for engine in engines.values():
+            engine.dispose()  # the children open their own connections
+
+        def make_fn(engine: sa.Engine) -> Callable[[int], bool]:
+            if variant == "product":
+                set_engine(engine)
+                return product_attempt(world, n)
+            return baseline_attempt(engine, world, n)
+
+        url = APP_URL if variant == "product" else OWNER_URL
+        return race_processes(args.processes, args.attempts, url, args.connections, make_fn)
+
     for n in range(args.rounds):
         for variant in ("product", "baseline") if n % 2 == 0 else ("baseline", "product"):
-            ready(variant)
-            seconds, outcomes = race(args.attempts, attempt_fn(variant, n))
+            seconds, outcomes = timed(variant, n)
             booked, rows = counted(owner_setup, world)
             r = Round(variant, seconds, booked, rows, outcomes)
             results.rounds.append(r)
