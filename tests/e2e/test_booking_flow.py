@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -121,3 +123,69 @@ def test_patient_books_pays_and_is_checked_in(
         b = s.exec(select(Booking).where(Booking.id == booking_id)).one()
         assert b.status == BookingStatus.CHECKED_IN
     desk.close()
+
+
+def test_patient_pays_at_clinic_downloads_invite_reschedules_and_cancels(
+    page: Page, server: str, world: World
+) -> None:
+    loc = make_location(world.a, world.admin_a, capacity=3, max_days_ahead=30)
+    pkg = make_package(world.a, [loc], code="E2E-CLINIC")
+    patient = make_patient(world.a, name="郑建国")
+    now = utcnow()
+    with tenant_session(world.a.id) as s:
+        # Far enough ahead for the default policy (no changes within 24 hours).
+        day = next(
+            d.day
+            for d in bookable_days(session=s, location_id=loc, now=now)
+            if d.open and d.day >= (now + timedelta(days=3)).date()
+        )
+        first, second = [
+            v
+            for v in available_slots(session=s, location_id=loc, day=day, package_id=pkg, now=now)
+            if v.bookable
+        ][:2]
+
+    page.set_viewport_size(PHONE)
+    _sign_in_patient(page, server, world.a.slug, patient.label)
+    page.goto(f"{server}/t/{world.a.slug}/book/{pkg}")
+    page.click(f"#day-{day.isoformat()}")
+    page.click(f"#slot-{first.id}")
+    page.click("#pay-clinic")
+    page.click("#book-submit")
+    expect(page).to_have_url(re.compile(rf"/t/{world.a.slug}/bookings/\d+$"))
+    booking_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("#booking-status")).to_have_text("已确认")
+
+    # The invitation, as the browser downloads it, parsed back.
+    with page.expect_download() as dl:
+        page.click("#download-ics")
+    cal = Calendar.from_ical(Path(dl.value.path()).read_bytes())
+    event = next(iter(cal.walk("VEVENT")))
+    with tenant_session(world.a.id) as s:
+        uid = s.exec(select(Booking.ics_uid).where(Booking.id == booking_id)).one()
+    assert (str(cal["METHOD"]), str(event["UID"]), int(event["SEQUENCE"])) == ("REQUEST", uid, 0)
+
+    # The home page shows it as the next checkup.
+    page.goto(f"{server}/t/{world.a.slug}/")
+    expect(page.locator("#home-next-booking")).to_contain_text("套餐E2E-CLINIC")
+
+    # Reschedule to the next slot of the same day.
+    page.goto(f"{server}/t/{world.a.slug}/bookings/{booking_id}")
+    page.click("#reschedule-booking")
+    page.click(f"#move-day-{day.isoformat()}")
+    page.click(f"#move-slot-{second.id}")
+    page.click("#reschedule-submit")
+    expect(page.locator("#form-notice")).to_be_visible()
+    expect(page.locator("#booking-when")).to_contain_text(second.local_start)
+    with tenant_session(world.a.id) as s:
+        b = s.exec(select(Booking).where(Booking.id == booking_id)).one()
+        assert (b.slot_id, b.ics_sequence) == (second.id, 1)
+
+    # Cancel: the seat comes back; the booking says so.
+    page.click("#cancel-booking")
+    page.click("#cancel-yes")
+    expect(page.locator("#booking-status")).to_have_text("已取消")
+    with tenant_session(world.a.id) as s:
+        b = s.exec(select(Booking).where(Booking.id == booking_id)).one()
+        booked = s.exec(select(Slot.booked).where(Slot.id == second.id)).one()
+    assert (b.status, booked) == (BookingStatus.CANCELLED, 0)
