@@ -11,6 +11,7 @@ from prm_saas.audit.models import AuditEvent
 from prm_saas.booking import frontdesk as fd
 from prm_saas.booking import services
 from prm_saas.booking.models import Booking, BookingStatus
+from prm_saas.orders.models import Order
 from tenants.db import tenant_session
 from tenants.errors import DomainError, NotFound, PermissionDenied
 from tests.booking.builders import DAY, NOW, TODAY, booked, make_location, make_package, slots_of
@@ -119,6 +120,8 @@ def test_walk_in_is_confirmed_and_may_exceed_capacity_with_a_reason(
             "急诊转来",
         )
         actions = {e.action for e in s.exec(select(AuditEvent)).all()}
+        order = s.exec(select(Order).where(Order.booking_id == b.id)).one()
+        assert (order.payment_method, order.expires_at) == ("clinic", None)
     assert {"booking.capacity_override", "booking.walk_in"} <= actions
     assert booked(world.a, slots[0]) == 2
     with tenant_session(world.a.id) as s, pytest.raises(PermissionDenied):

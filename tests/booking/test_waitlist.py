@@ -10,6 +10,7 @@ from sqlmodel import select
 from prm_saas.booking import services, waitlist
 from prm_saas.booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from prm_saas.messaging.models import Message
+from prm_saas.orders.models import Order
 from tenants.db import tenant_session
 from tenants.errors import DomainError, NotFound, PermissionDenied
 from tests.booking.builders import (
@@ -96,6 +97,9 @@ def test_a_freed_seat_goes_to_the_first_in_line_then_the_next(
         assert offer.hold_expires_at == NOW + timedelta(minutes=30)
         keys = {m.dedupe_key for m in s.exec(select(Message)).all()}
         assert f"booking:{offer.id}:waitlist_offer:0" in keys
+        # An order to pay, from orders, expiring with the offer.
+        order = s.exec(select(Order).where(Order.booking_id == offer.id)).one()
+        assert (order.status, order.expires_at) == ("pending_payment", offer.hold_expires_at)
     # The first one lets it lapse: the next in line gets it.
     later = NOW + timedelta(minutes=31)
     with tenant_session(world.a.id) as s:
