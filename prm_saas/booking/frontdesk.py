@@ -23,9 +23,9 @@ from prm_saas.booking.models import Booking, BookingStatus, Location, Slot
 from prm_saas.booking.schedule import (
     SlotView,
     available_slots,
-    ensure_slots,
     local_label,
     local_today,
+    make_slots_for_view,
     tenant_zone,
 )
 from prm_saas.booking.services import _int_id, _rowcount, reserve
@@ -141,8 +141,8 @@ def day_calendar(
     """The location's slots of ``day`` with their bookings (expired holds left out)."""
     require_staff(session, actor, Permission.FRONT_DESK)
     loc = get_or_404(session, Location, _int_id(location_id))
-    ensure_slots(session=session, location_id=int(loc.id or 0), day=day)
     tz = tenant_zone(session)
+    make_slots_for_view(session, int(loc.id or 0), day, utcnow(), tz)
     slots = session.exec(
         select(Slot)
         .where(Slot.location_id == loc.id, Slot.day == day)

@@ -32,7 +32,7 @@ from prm_saas.booking.models import (
 from prm_saas.mall.models import ExamItem, PackageItem
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
-from tenants.errors import FieldErrors
+from tenants.errors import FieldErrors, TenantReadOnly
 from tenants.lookup import get_or_404
 from tenants.models import Tenant
 from tenants.types import utcnow
@@ -758,6 +758,30 @@ def ensure_slots(*, session: TenantSession, location_id: int, day: date) -> None
             continue  # made by a concurrent caller
 
 
+# Days a look at the schedule may make slots for: anyone in the tenant can ask for
+# any date, so far-off dates only show what exists instead of filling the table.
+VIEW_PAST_DAYS = 31
+VIEW_FUTURE_DAYS = DAYS_AHEAD_MAX + 1
+
+
+def make_slots_for_view(
+    session: TenantSession, location_id: int, day: date, now: datetime, tz: ZoneInfo
+) -> None:
+    """``ensure_slots`` for a page that shows the day: only for days near enough to
+    matter, and not for a suspended (read-only) tenant, which sees what exists."""
+    today = local_today(now, tz)
+    if (
+        not today - timedelta(days=VIEW_PAST_DAYS)
+        <= day
+        <= today + timedelta(days=VIEW_FUTURE_DAYS)
+    ):
+        return
+    try:
+        ensure_slots(session=session, location_id=location_id, day=day)
+    except TenantReadOnly:
+        return
+
+
 @dataclass(frozen=True)
 class SlotView:
     """A slot as the booking pages show it."""
@@ -862,7 +886,7 @@ def available_slots(
     now = now or utcnow()
     loc = get_or_404(session, Location, location_id)
     tz = tenant_zone(session)
-    ensure_slots(session=session, location_id=int(loc.id or 0), day=day)
+    make_slots_for_view(session, int(loc.id or 0), day, now, tz)
     problem = day_problem(session, loc, day, now, tz)
     resources_ok = True
     if package_id is not None:

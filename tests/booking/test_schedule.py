@@ -13,8 +13,9 @@ from prm_saas.booking.models import LocationHours, Slot
 from prm_saas.i18n import translate
 from tenants.db import tenant_session
 from tenants.errors import FieldErrors, NotFound, PermissionDenied
+from tenants.models import TenantStatus
 from tests.booking.builders import DAY, NOW, TODAY, make_location, slots_of
-from tests.factories import World, make_admin, make_tenant
+from tests.factories import World, change_status, make_admin, make_tenant
 
 
 def _field_errors(exc: pytest.ExceptionInfo[FieldErrors]) -> dict[str, str]:
@@ -272,3 +273,12 @@ def test_resources_have_unique_keys_per_location(world: World) -> None:
         "name_zh": "field.required",
         "daily_limit": "booking.field.number_invalid",
     }
+
+
+def test_looking_far_ahead_or_as_a_suspended_tenant_makes_no_slots(world: World) -> None:
+    loc = make_location(world.a, world.admin_a)
+    assert slots_of(world.a, loc, DAY + timedelta(days=5000)) == []
+    change_status(world.a, TenantStatus.SUSPENDED)
+    assert slots_of(world.a, loc, DAY) == []  # read-only: shows what exists, writes nothing
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(func.count()).select_from(Slot)).one() == 0
