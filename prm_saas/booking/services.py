@@ -392,6 +392,13 @@ def _reserve_new(
         confirmed_at=None if hold_until is not None else now,
     )
     write_lock(session)
+    # The patient's row locked, then "booked that day?" asked again: two requests of one
+    # patient with different keys (two tabs) cannot both pass the check above.
+    # Two statements: in one, PostgreSQL would answer the EXISTS from the snapshot taken
+    # before the lock was granted, blind to the booking that made it wait.
+    session.exec(select(Patient.id).where(col(Patient.id) == pid).with_for_update()).one()
+    if session.exec(select(seated)).one():
+        raise DomainError("booking.already_booked")
     try:
         with session.begin_nested():
             # The booking row first: a concurrent request with the same key waits

@@ -196,3 +196,23 @@ def test_concurrent_releases_make_one_offer_per_freed_seat(world: World) -> None
 def _release(tenant: TenantInfo, booking_id: int) -> None:
     with tenant_session(tenant.id) as s:
         services.release(session=s, booking_id=booking_id, now=NOW, status="cancelled")
+
+
+def test_one_patient_in_many_tabs_gets_one_booking_that_day(world: World) -> None:
+    loc = make_location(world.a, world.admin_a, capacity=40)
+    pkg = make_package(world.a, [loc])
+    slots = [v.id for v in slots_of(world.a, loc, NOW.date() + timedelta(days=2))]
+    out = _race(
+        12,
+        lambda i: _reserve(
+            world.a,
+            patient_id=world.patient_a.id,
+            package_id=pkg,
+            location_id=loc,
+            slot_id=slots[i % len(slots)],
+            idempotency_key=f"tab{i}",
+        ),
+    )
+    assert out == Counter({"ok": 1, "booking.already_booked": 11})
+    assert count_bookings(world.a) == 1
+    assert sum(booked(world.a, sid) for sid in slots) == 1
