@@ -412,9 +412,10 @@ def _reserve_new(
         return _same_request(winner, pid, sid)
     assert booking.id is not None
     keys = set(priced.resource_keys)
-    # The seat last, so its row lock is held only until the commit that follows. With
-    # resources, seat and units share a savepoint (a later unit that is gone undoes the
-    # earlier ones); without, the seat is one UPDATE that either happened or did not.
+    # The seat after the booking row, so its row lock is held only until the commit
+    # that follows. With resources, seat and units share a savepoint (a unit that is
+    # gone undoes the seat and earlier units); without, the seat is one UPDATE that
+    # either happened or did not.
     try:
         if keys:
             with session.begin_nested():
@@ -453,10 +454,17 @@ def _reserve_new(
 def _take_all(
     session: TenantSession, booking: Booking, slot: Slot, *, keys: set[str], override: bool
 ) -> tuple[bool, list[str]]:
-    """Units of the scarce resources, then the seat; (seat beyond capacity, resource
-    keys beyond their limit), both only under an override."""
+    """The seat, then a unit of each scarce resource (slot rows before resource-day
+    rows, as everywhere); (seat beyond capacity, resource keys beyond their limit),
+    both only under an override."""
     assert booking.id is not None
     assert slot.id is not None
+    beyond_seat = False
+    if not take_seat(session, slot.id):
+        if not override:
+            raise DomainError("booking.slot_full")
+        take_seat(session, slot.id, beyond_capacity=True)
+        beyond_seat = True
     beyond_units = _take_units(
         session,
         booking_id=booking.id,
@@ -465,12 +473,6 @@ def _take_all(
         keys=keys,
         override=override,
     )
-    beyond_seat = False
-    if not take_seat(session, slot.id):
-        if not override:
-            raise DomainError("booking.slot_full")
-        take_seat(session, slot.id, beyond_capacity=True)
-        beyond_seat = True
     return beyond_seat, beyond_units
 
 
@@ -547,6 +549,8 @@ def release(
     if _rowcount(result) != 1:
         return
     assert b.id is not None
+    # The seat before the resource units: slot rows, then resource-day rows, the order
+    # every use case locks them in (no deadlock).
     free_seat(session, b.slot_id)
     _free_units(session, b.id)
     for entry in session.exec(
@@ -675,8 +679,17 @@ def reschedule_by_patient(
     old_seq = b.ics_sequence
     write_lock(session)
     with session.begin_nested():
-        # Resource units before seats (as in reserve), and both slot rows locked in id
-        # order: two patients swapping slots at once cannot deadlock.
+        # Both slot rows locked in id order (two patients swapping slots at once cannot
+        # deadlock), seats before resource units (as everywhere).
+        session.exec(
+            select(Slot.id)
+            .where(col(Slot.id).in_([new_slot.id, old_slot.id]))
+            .order_by(col(Slot.id))
+            .with_for_update()
+        ).all()
+        if not take_seat(session, new_slot.id):
+            raise DomainError("booking.slot_full")
+        free_seat(session, old_slot.id or 0)
         if new_slot.day != old_slot.day:
             _free_units(session, b.id)
             _take_units(
@@ -687,15 +700,6 @@ def reschedule_by_patient(
                 keys=set(priced.resource_keys),
                 override=False,
             )
-        session.exec(
-            select(Slot.id)
-            .where(col(Slot.id).in_([new_slot.id, old_slot.id]))
-            .order_by(col(Slot.id))
-            .with_for_update()
-        ).all()
-        if not take_seat(session, new_slot.id):
-            raise DomainError("booking.slot_full")
-        free_seat(session, old_slot.id or 0)
         b.slot_id = new_slot.id
         b.ics_sequence = old_seq + 1
         b.updated_at = now
