@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from faker import Faker
-from sqlmodel import select
+from sqlmodel import col, select
 
 from prm_saas.accounts.credentials import hash_password
 from prm_saas.accounts.models import (
@@ -26,6 +26,7 @@ from prm_saas.audit.services import record, record_platform
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue
 from tenants.db import platform_session, tenant_session
+from tenants.errors import DomainError
 from tenants.models import Locale, Tenant, TenantKind, TenantStatus
 from tenants.resolution import invalidate_tenant_cache
 from tenants.types import utcnow
@@ -183,6 +184,7 @@ def load_demo() -> list[str]:
             )
         _demo_messages(tid, spec)
         _demo_booking(tid, spec)
+        _demo_appointments(tid)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
@@ -301,3 +303,72 @@ def _demo_booking(tenant_id: int, spec: DemoTenant) -> None:
             )
         s.flush()
         seed_catalog(s, location_ids=ids)
+
+
+def _demo_appointments(tenant_id: int) -> None:
+    """Patients booked at the first location, so the front desk has a day to run:
+    walk-ins today (patients 2-5) and pay-at-the-clinic bookings the next open
+    day (patients 6-13), through the same services the pages use. The first
+    patient (the demo login) has none: booking is theirs to try."""
+    from prm_saas.accounts.auth import patient_principal, staff_principal
+    from prm_saas.booking.calendar import bookable_days
+    from prm_saas.booking.frontdesk import walk_in
+    from prm_saas.booking.models import Location
+    from prm_saas.booking.schedule import available_slots, local_today, tenant_zone
+    from prm_saas.mall.storefront import published_packages
+    from prm_saas.orders.services import checkout
+
+    now = utcnow()
+    with tenant_session(tenant_id) as s:
+        location = s.exec(select(Location).order_by(col(Location.id))).first()
+        admin = s.exec(
+            select(StaffMember).where(StaffMember.role == StaffRole.TENANT_ADMIN)
+        ).first()
+        if location is None or location.id is None or admin is None:
+            return
+        packages = [
+            c.id
+            for c in published_packages(session=s, location_id=location.id)
+            if c.target_sex == "any" and c.min_age <= 30
+        ]
+        patients = s.exec(
+            select(Patient).where(col(Patient.birth_date).is_not(None)).order_by(col(Patient.id))
+        ).all()[1:13]
+        today = local_today(now, tenant_zone(s))
+        days = [d.day for d in bookable_days(session=s, location_id=location.id, now=now) if d.open]
+        plan = [(today, patients[:4], True), *([(days[0], patients[4:], False)] if days else [])]
+        for day, people, at_desk in plan:
+            slots = [
+                v for v in available_slots(session=s, location_id=location.id, day=day, now=now)
+            ]
+            if not slots or not packages:
+                continue
+            for i, patient in enumerate(people):
+                slot = slots[i % len(slots)]
+                package_id = packages[i % len(packages)]
+                try:
+                    with s.begin_nested():
+                        if at_desk:
+                            walk_in(
+                                session=s,
+                                actor=staff_principal(admin),
+                                patient_id=int(patient.id or 0),
+                                package_id=package_id,
+                                slot_id=slot.id,
+                                idempotency_key=f"demo:{patient.id}:{day}",
+                                now=now,
+                            )
+                        else:
+                            checkout(
+                                session=s,
+                                actor=patient_principal(patient),
+                                package_id=package_id,
+                                location_id=location.id,
+                                slot_id=slot.id,
+                                addon_item_ids=[],
+                                payment_method="clinic",
+                                idempotency_key=f"demo:{patient.id}:{day}",
+                                now=now,
+                            )
+                except DomainError:
+                    continue  # e.g. a package this patient is not eligible for

@@ -5,17 +5,27 @@ nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import func, select
 
+from prm_saas.accounts.auth import staff_principal
+from prm_saas.accounts.authz import Principal
+from prm_saas.accounts.models import StaffMember, StaffRole
 from prm_saas.booking.calendar import bookable_days
-from prm_saas.booking.models import Location
-from prm_saas.booking.schedule import available_slots
+from prm_saas.booking.frontdesk import day_calendar
+from prm_saas.booking.models import Booking, Location
+from prm_saas.booking.schedule import available_slots, local_today, tenant_zone
 from prm_saas.demo import load_demo
 from prm_saas.mall.storefront import published_packages
 from tenants.db import platform_session, tenant_session
 from tenants.models import Tenant
 from tenants.types import utcnow
+
+
+def _admin(s: Any) -> Principal:
+    admin = s.exec(select(StaffMember).where(StaffMember.role == StaffRole.TENANT_ADMIN)).one()
+    return staff_principal(admin)
 
 
 def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
@@ -25,6 +35,7 @@ def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
         tenants = s.exec(select(Tenant)).all()
     assert len(tenants) == 2
     now = utcnow()
+    desks_open = 0
     for tenant in tenants:
         assert tenant.id is not None
         with tenant_session(tenant.id) as s:
@@ -45,6 +56,19 @@ def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
                 now=now,
             )
             assert any(v.bookable for v in slots)
+            # The front desk has walk-ins today and bookings on the next open day.
+            today = local_today(now, tenant_zone(s))
+            desk = day_calendar(
+                session=s, actor=_admin(s), location_id=int(locations[0].id or 0), day=today
+            )
+            if desk.slots:  # open today (康健 opens every day, 阳光 not on Sundays)
+                desks_open += 1
+                assert sum(len(sl.bookings) for sl in desk.slots) >= 3
+            ahead = s.exec(
+                select(func.count()).select_from(Booking).where(Booking.walk_in.is_(False))  # type: ignore[attr-defined]
+            ).one()
+            assert ahead >= 4
+    assert desks_open >= 1
     assert load_demo() == []
     with platform_session() as s:
         assert s.exec(select(func.count()).select_from(Tenant)).one() == 2
