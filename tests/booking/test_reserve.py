@@ -4,12 +4,14 @@ patient's own views, and the SQLite path under threads."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from prm_saas.audit.models import AuditEvent
@@ -18,7 +20,7 @@ from prm_saas.booking.models import Booking, BookingStatus
 from prm_saas.i18n import translate
 from prm_saas.mall.models import TargetSex
 from prm_saas.messaging.models import Message, MessageStatus
-from tenants.db import tenant_session
+from tenants.db import get_engine, tenant_session
 from tenants.errors import DomainError, NotFound, PermissionDenied
 from tests.booking.builders import (
     DAY,
@@ -421,3 +423,28 @@ def test_threads_on_this_database_never_overbook(world: World) -> None:
     assert outcomes.count("ok") == 5
     assert booked(world.a, sid) == 5
     assert count_bookings(world.a) == 5
+
+
+def test_a_seat_is_taken_by_exactly_one_conditional_update(setup: tuple[World, int, int]) -> None:
+    """The seat UPDATE carries the capacity condition and the tenant, and nothing else."""
+    world, loc, _pkg = setup
+    sid = first_slot(world.a, loc)
+    seen: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            seen.append(" ".join(statement.split()))
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with tenant_session(world.a.id) as s:
+            assert services.take_seat(s, sid) is True
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [sql] = seen
+    assert re.fullmatch(
+        r"UPDATE slot SET booked=\(slot\.booked \+ \S+\) WHERE slot\.id = \S+ AND "
+        r"slot\.booked < slot\.capacity AND slot\.tenant_id = \S+",
+        sql,
+    ), sql
