@@ -86,6 +86,24 @@ def _pick(zh: str, en: str, lang: str) -> str:
     return (en or zh) if lang == "en" else zh
 
 
+def _day_rows(state: Any, location_id: object) -> list[dict[str, str]]:
+    """The location's booking window for a day strip (a page state's helper)."""
+    lang = state.lang
+    days, _ev = state._run(
+        PAT,
+        lambda s, _p: bookable_days(session=s, location_id=location_id, now=utcnow()),
+        state._fail,
+    )
+    return [
+        {
+            "value": d.day.isoformat(),
+            "label": _day_label(d.day, lang),
+            "open": "1" if d.open else "",
+        }
+        for d in days or []
+    ]
+
+
 def _status_badge(status: Any, id_: Any) -> rx.Component:
     return rx.match(
         status,
@@ -184,20 +202,7 @@ class BookState(FormMixin, PatientState):
         return self._refresh_unread()
 
     def _load_days(self) -> None:
-        lang = self.lang
-        days, _ev = self._run(
-            PAT,
-            lambda s, _p: bookable_days(session=s, location_id=self.location_id, now=utcnow()),
-            self._fail,
-        )
-        self.days = [
-            {
-                "value": d.day.isoformat(),
-                "label": _day_label(d.day, lang),
-                "open": "1" if d.open else "",
-            }
-            for d in days or []
-        ]
+        self.days = _day_rows(self, self.location_id)
         first_open = next((d["value"] for d in self.days if d["open"]), "")
         self.day = first_open
 
@@ -347,6 +352,26 @@ def _chip(label: Any, selected: Any, disabled: Any, on_click: Any, id_: Any) -> 
     )
 
 
+def _day_strip(days: Any, selected: Any, on_pick: Any, prefix: str) -> rx.Component:
+    """A row of day chips (closed days disabled), scrolling sideways on a phone."""
+    return rx.hstack(
+        rx.foreach(
+            days,
+            lambda d: _chip(
+                d["label"],
+                selected == d["value"],
+                d["open"] == "",
+                on_pick(d["value"]),
+                prefix + d["value"],
+            ),
+        ),
+        overflow_x="auto",
+        width="100%",
+        padding_bottom="4px",
+        spacing="2",
+    )
+
+
 def _slot_cell(sl: rx.Var[dict[str, str]]) -> rx.Component:
     s = BookState
     return rx.cond(
@@ -437,22 +462,7 @@ def book_page() -> rx.Component:
             ),
             _section(
                 "booking.day",
-                rx.hstack(
-                    rx.foreach(
-                        s.days,
-                        lambda d: _chip(
-                            d["label"],
-                            s.day == d["value"],
-                            d["open"] == "",
-                            s.choose_day(d["value"]),
-                            "day-" + d["value"],
-                        ),
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                    padding_bottom="4px",
-                    spacing="2",
-                ),
+                _day_strip(s.days, s.day, s.choose_day, "day-"),
             ),
             _section(
                 "booking.slot",
@@ -773,21 +783,7 @@ class BookingDetailState(FormMixin, PatientState):
         """Show the days and slots to move the booking to."""
         self._clear()
         self.moving = True
-        lang = self.lang
-        lid = self.location_id
-        days, _ev = self._run(
-            PAT,
-            lambda s, _p: bookable_days(session=s, location_id=lid, now=utcnow()),
-            self._fail,
-        )
-        self.days = [
-            {
-                "value": d.day.isoformat(),
-                "label": _day_label(d.day, lang),
-                "open": "1" if d.open else "",
-            }
-            for d in days or []
-        ]
+        self.days = _day_rows(self, self.location_id)
         self.day, self.slots, self.new_slot_id = "", [], ""
 
     @rx.event
@@ -967,21 +963,7 @@ def booking_detail_page() -> rx.Component:
             rx.cond(
                 s.moving,
                 rx.vstack(
-                    rx.hstack(
-                        rx.foreach(
-                            s.days,
-                            lambda d: _chip(
-                                d["label"],
-                                s.day == d["value"],
-                                d["open"] == "",
-                                s.move_day(d["value"]),
-                                "move-day-" + d["value"],
-                            ),
-                        ),
-                        overflow_x="auto",
-                        width="100%",
-                        spacing="2",
-                    ),
+                    _day_strip(s.days, s.day, s.move_day, "move-day-"),
                     rx.grid(
                         rx.foreach(
                             s.slots,
