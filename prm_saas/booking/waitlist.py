@@ -100,6 +100,10 @@ def join_waitlist(
         raise DomainError(why)
     if slot.booked < slot.capacity:
         raise DomainError("booking.waitlist_not_full")
+    # The patient's row locked (SQLite: the write lock) before "already waiting?", so
+    # two taps on "join" make one entry.
+    write_lock(session)
+    session.exec(select(Patient.id).where(col(Patient.id) == actor.id).with_for_update()).one()
     if session.exec(
         select(WaitlistEntry.id).where(
             WaitlistEntry.slot_id == slot.id,

@@ -216,3 +216,22 @@ def test_one_patient_in_many_tabs_gets_one_booking_that_day(world: World) -> Non
     assert out == Counter({"ok": 1, "booking.already_booked": 11})
     assert count_bookings(world.a) == 1
     assert sum(booked(world.a, sid) for sid in slots) == 1
+
+
+def test_two_taps_on_join_make_one_waiting_list_entry(world: World) -> None:
+    loc = make_location(world.a, world.admin_a, capacity=1)
+    pkg = make_package(world.a, [loc])
+    sid = slots_of(world.a, loc, NOW.date() + timedelta(days=2))[0].id
+    other = _patients(world.a, 1)[0]
+    _reserve(world.a, patient_id=other, package_id=pkg, location_id=loc, slot_id=sid,
+             idempotency_key="seat")  # fmt: skip
+
+    def join(_i: int) -> None:
+        with tenant_session(world.a.id) as s:
+            waitlist.join_waitlist(
+                session=s, actor=world.patient_a, slot_id=sid, package_id=pkg,
+                addon_item_ids=[], now=NOW,
+            )  # fmt: skip
+
+    out = _race(8, join)
+    assert out == Counter({"ok": 1, "booking.waitlist_already": 7})
