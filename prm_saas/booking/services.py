@@ -87,13 +87,20 @@ def take_seat(session: TenantSession, slot_id: int, *, beyond_capacity: bool = F
 
 
 def free_seat(session: TenantSession, slot_id: int) -> None:
-    """Give one seat of the slot back."""
+    """Give one seat of the slot back.
+
+    A Slot this session loaded before (a patient's cancel reads it for the cutoff)
+    has its ``booked`` expired: the UPDATE does not touch it, and the waiting-list
+    offer that follows would otherwise read the old count and find the slot full."""
     session.exec(
         update(Slot)
         .where(col(Slot.id) == slot_id, col(Slot.booked) > 0)
         .values(booked=col(Slot.booked) - 1)
         .execution_options(synchronize_session=False)
     )
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Slot) and obj.id == slot_id:
+            session.expire(obj, ["booked"])
 
 
 def _resource_day(session: TenantSession, resource: Resource, day: date) -> ResourceDay:
