@@ -157,3 +157,27 @@ def test_leaving_the_waiting_list(full: tuple[World, int, int, int, list[Booking
         services.release(session=s, booking_id=seated[0].id or 0, now=NOW, status="cancelled")
     assert _entries(world)[0].status == WaitlistStatus.CANCELLED
     assert booked(world.a, sid) == 1
+
+
+def test_a_patients_own_cancellation_offers_the_seat_to_the_waiting_list(world: World) -> None:
+    # The cancel reads the slot (for the cutoff) before it gives the seat back: the
+    # offer that follows must see the freed seat, not the count it read first.
+    loc = make_location(world.a, world.admin_a, capacity=1)
+    pkg = make_package(world.a, [loc])
+    sid = first_slot(world.a, loc)
+    holder = make_patient(world.a)
+    with tenant_session(world.a.id) as s:
+        b = services.reserve(
+            session=s, patient_id=holder.id, package_id=pkg, location_id=loc, slot_id=sid,
+            addon_item_ids=[], idempotency_key="holder", hold_until=None, now=NOW,
+        )  # fmt: skip
+        held_id = b.id
+    _join(world, world.patient_a, sid, pkg)
+    with tenant_session(world.a.id) as s:
+        services.cancel_by_patient(session=s, actor=holder, booking_id=held_id or 0, now=NOW)
+    [entry] = _entries(world)
+    assert entry.status == WaitlistStatus.OFFERED
+    with tenant_session(world.a.id) as s:
+        offered = s.exec(select(Booking).where(Booking.id == entry.booking_id)).one()
+    assert (offered.patient_id, offered.status) == (world.patient_a.id, BookingStatus.HELD)
+    assert booked(world.a, sid) == 1
