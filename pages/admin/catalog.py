@@ -107,6 +107,17 @@ class CatalogState(FormMixin, AppState):
     cat_open: bool = False
     cat: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
 
+    def _save(self, use_case: Any, dialog: str) -> Any:
+        """Run an editor's save; on success close its dialog, say so and reload."""
+        done, ev = self._run(PrincipalKind.STAFF, use_case, self._fail)
+        if ev is not None:
+            return ev
+        if done is None:
+            return None
+        setattr(self, dialog, False)
+        self.notice = self.tr("common.saved")
+        return self._refresh()
+
     def _refresh(self) -> Any:
         def read(session: Any, actor: Any) -> None:
             self.packages = [
@@ -244,18 +255,10 @@ class CatalogState(FormMixin, AppState):
         ip, _ua = self._client()
         data = package_input_from_form(form)
         pid = self.pkg_id or None
-        done, ev = self._run(
-            PrincipalKind.STAFF,
+        return self._save(
             lambda s, p: save_package(session=s, actor=p, package_id=pid, data=data, ip=ip),
-            self._fail,
+            "pkg_open",
         )
-        if ev is not None:
-            return ev
-        if done is not None:
-            self.pkg_open = False
-            self.notice = self.tr("common.saved")
-            return self._refresh()
-        return None
 
     @rx.event
     def toggle_published(self, package_id: int, published: bool) -> Any:
@@ -318,8 +321,7 @@ class CatalogState(FormMixin, AppState):
         self._clear()
         ip, _ua = self._client()
         item_id = self.item.get("id") or None
-        done, ev = self._run(
-            PrincipalKind.STAFF,
+        return self._save(
             lambda s, p: save_item(
                 session=s,
                 actor=p,
@@ -334,15 +336,8 @@ class CatalogState(FormMixin, AppState):
                 active=_checked(form, "active"),
                 ip=ip,
             ),
-            self._fail,
+            "item_open",
         )
-        if ev is not None:
-            return ev
-        if done is not None:
-            self.item_open = False
-            self.notice = self.tr("common.saved")
-            return self._refresh()
-        return None
 
     # --- categories ---------------------------------------------------------------------
 
@@ -377,8 +372,7 @@ class CatalogState(FormMixin, AppState):
         self._clear()
         ip, _ua = self._client()
         cat_id = self.cat.get("id") or None
-        done, ev = self._run(
-            PrincipalKind.STAFF,
+        return self._save(
             lambda s, p: save_category(
                 session=s,
                 actor=p,
@@ -389,15 +383,8 @@ class CatalogState(FormMixin, AppState):
                 active=_checked(form, "active"),
                 ip=ip,
             ),
-            self._fail,
+            "cat_open",
         )
-        if ev is not None:
-            return ev
-        if done is not None:
-            self.cat_open = False
-            self.notice = self.tr("common.saved")
-            return self._refresh()
-        return None
 
 
 # --- pieces -------------------------------------------------------------------------------
