@@ -700,6 +700,66 @@ def _weekday(value: Any) -> rx.Component | rx.Var:
     return rx.match(value, *[(d, t(k)) for d, k in WEEKDAYS], value)
 
 
+def _editor_panel(
+    *,
+    title: Any,
+    fields: tuple[rx.Component, ...],
+    editing: Any,
+    where: str,
+    save_id: str,
+    on_cancel: Any,
+    on_submit: Any,
+    help_key: str,
+    rows: Any,
+    table: rx.Component,
+    empty_key: str,
+    empty_id: str,
+) -> rx.Component:
+    """A list (a table, or a line saying it is empty) above its add/edit form."""
+    form = rx.form(
+        rx.vstack(
+            rx.text(title, weight="medium"),
+            *fields,
+            rx.hstack(
+                rx.button(
+                    rx.cond(editing, t("common.save"), t("sched.add")),
+                    type="submit",
+                    id=save_id,
+                ),
+                rx.cond(
+                    editing,
+                    rx.button(
+                        t("common.cancel"),
+                        type="button",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=on_cancel,
+                    ),
+                ),
+                spacing="2",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        key=S.form_key,
+        width="100%",
+    )
+    return rx.vstack(
+        rx.text(t(help_key), size="2", color_scheme="gray"),
+        form_message(where),
+        rx.cond(
+            rows.length() > 0,
+            rx.box(table, width="100%", overflow_x="auto"),
+            rx.text(t(empty_key), size="2", color_scheme="gray", id=empty_id),
+        ),
+        form,
+        spacing="3",
+        width="100%",
+    )
+
+
 def hours_panel() -> rx.Component:
     """The weekly opening blocks and the add/edit form."""
     p = PREFIX["hours"]
@@ -755,9 +815,9 @@ def hours_panel() -> rx.Component:
         width="100%",
         id="hours-table",
     )
-    form = rx.form(
-        rx.vstack(
-            rx.text(rx.cond(editing, t("sched.edit_hours"), t("sched.add_hours")), weight="medium"),
+    return _editor_panel(
+        title=rx.cond(editing, t("sched.edit_hours"), t("sched.add_hours")),
+        fields=(
             rx.grid(
                 rx.vstack(
                     rx.el.label(t("sched.weekday"), html_for=f"f-{p}weekday", style=LABEL),
@@ -792,43 +852,17 @@ def hours_panel() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
-            rx.hstack(
-                rx.button(
-                    rx.cond(editing, t("common.save"), t("sched.add")),
-                    type="submit",
-                    id="save-hours",
-                ),
-                rx.cond(
-                    editing,
-                    rx.button(
-                        t("common.cancel"),
-                        type="button",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.cancel_hours_edit,
-                    ),
-                ),
-                spacing="2",
-            ),
-            spacing="2",
-            width="100%",
         ),
+        editing=editing,
+        where="hours",
+        save_id="save-hours",
+        on_cancel=S.cancel_hours_edit,
         on_submit=S.save_hours,
-        reset_on_submit=False,
-        key=S.form_key,
-        width="100%",
-    )
-    return rx.vstack(
-        rx.text(t("sched.hours_help"), size="2", color_scheme="gray"),
-        form_message("hours"),
-        rx.cond(
-            S.hours.length() > 0,  # type: ignore[attr-defined]
-            rx.box(table, width="100%", overflow_x="auto"),
-            rx.text(t("sched.no_hours"), size="2", color_scheme="gray", id="no-hours"),
-        ),
-        form,
-        spacing="3",
-        width="100%",
+        help_key="sched.hours_help",
+        rows=S.hours,
+        table=table,
+        empty_key="sched.no_hours",
+        empty_id="no-hours",
     )
 
 
@@ -930,12 +964,9 @@ def resources_panel() -> rx.Component:
         width="100%",
         id="resource-table",
     )
-    form = rx.form(
-        rx.vstack(
-            rx.text(
-                rx.cond(editing, t("sched.edit_resource"), t("sched.add_resource")),
-                weight="medium",
-            ),
+    return _editor_panel(
+        title=rx.cond(editing, t("sched.edit_resource"), t("sched.add_resource")),
+        fields=(
             rx.grid(
                 rx.cond(
                     editing,
@@ -964,43 +995,17 @@ def resources_panel() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
-            rx.hstack(
-                rx.button(
-                    rx.cond(editing, t("common.save"), t("sched.add")),
-                    type="submit",
-                    id="save-resource",
-                ),
-                rx.cond(
-                    editing,
-                    rx.button(
-                        t("common.cancel"),
-                        type="button",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.cancel_resource_edit,
-                    ),
-                ),
-                spacing="2",
-            ),
-            spacing="2",
-            width="100%",
         ),
+        editing=editing,
+        where="resource",
+        save_id="save-resource",
+        on_cancel=S.cancel_resource_edit,
         on_submit=S.save_resource,
-        reset_on_submit=False,
-        key=S.form_key,
-        width="100%",
-    )
-    return rx.vstack(
-        rx.text(t("sched.resources_help"), size="2", color_scheme="gray"),
-        form_message("resource"),
-        rx.cond(
-            S.resources.length() > 0,  # type: ignore[attr-defined]
-            rx.box(table, width="100%", overflow_x="auto"),
-            rx.text(t("sched.no_resources"), size="2", color_scheme="gray", id="no-resources"),
-        ),
-        form,
-        spacing="3",
-        width="100%",
+        help_key="sched.resources_help",
+        rows=S.resources,
+        table=table,
+        empty_key="sched.no_resources",
+        empty_id="no-resources",
     )
 
 
