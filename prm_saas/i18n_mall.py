@@ -193,4 +193,5 @@ MALL: dict[str, tuple[str, str]] = {
     "catalog.new_category": ("新建分类", "New category"),
     "catalog.category_title": ("套餐分类", "Category"),
     "catalog.package_count": ("套餐数", "Packages"),
+    "mall.for_me": ("适合我", "For me"),
 }

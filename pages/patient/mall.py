@@ -6,6 +6,7 @@ button to book it. Public within a tenant: no sign-in is needed to browse.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -15,8 +16,11 @@ from components.i18n import t
 from components.layout import patient_layout
 from components.patient_state import PatientState
 from components.routing import page
+from prm_saas.accounts.models import PrincipalKind
+from prm_saas.accounts.patients import my_profile
 from prm_saas.display import yuan
 from prm_saas.mall.money import parse_yuan
+from prm_saas.mall.pricing import age_on
 from prm_saas.mall.services import (
     PackageCard,
     mall_categories,
@@ -26,6 +30,7 @@ from prm_saas.mall.services import (
 )
 from tenants.db import tenant_session
 from tenants.errors import NotFound
+from tenants.types import utcnow
 
 # The price filter's steps, in yuan ("" = any price).
 PRICE_STEPS = ("", "500", "1000", "2000", "3000", "5000")
@@ -167,6 +172,23 @@ class MallState(FormMixin, PatientState):
             return
         setattr(self, name, value[:10])
         self._fetch()
+
+    @rx.event
+    def for_me(self) -> Any:
+        """Filter by the signed-in patient's own sex and age (on today's date); a
+        visitor is asked to sign in first."""
+        self._clear()
+        today = utcnow().astimezone(ZoneInfo(self._tenant().timezone)).date()
+        profile, ev = self._run(
+            PrincipalKind.PATIENT, lambda s, p: my_profile(session=s, actor=p), self._fail
+        )
+        if ev is not None or profile is None:
+            return ev
+        self.sex = str(profile.sex) if str(profile.sex) in ("male", "female") else ""
+        self.age = str(age_on(profile.birth_date, today)) if profile.birth_date else ""
+        self.show_filters = True
+        self._fetch()
+        return None
 
     @rx.event
     def toggle_filters(self) -> None:
@@ -417,6 +439,16 @@ def mall_page() -> rx.Component:
         width="100%",
     )
     chips = rx.hstack(
+        rx.button(
+            rx.icon("user-check", size=14),
+            t("mall.for_me"),
+            size="2",
+            variant="soft",
+            color_scheme="teal",
+            on_click=s.for_me,
+            id="chip-for-me",
+            white_space="nowrap",
+        ),
         _chip(t("mall.all"), s.category == "", s.pick_category(""), "chip-all"),
         rx.foreach(
             s.categories,

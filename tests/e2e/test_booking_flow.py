@@ -7,7 +7,7 @@ tenant gets "not found" for the booking."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,13 +16,15 @@ from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
+from prm_saas.accounts.models import Sex
 from prm_saas.booking.calendar import bookable_days
 from prm_saas.booking.models import Booking, BookingStatus, Slot
 from prm_saas.booking.schedule import available_slots
+from prm_saas.mall.models import TargetSex
 from prm_saas.orders.models import Order, OrderStatus
 from tenants.db import tenant_session
 from tenants.types import utcnow
-from tests.booking.builders import make_location, make_package
+from tests.booking.builders import make_location, make_package, set_patient
 from tests.e2e.test_foundation_flows import sign_in_staff
 from tests.factories import PASSWORD, World, make_patient
 
@@ -52,7 +54,9 @@ def test_patient_books_pays_and_is_checked_in(
 ) -> None:
     loc = make_location(world.a, world.admin_a, capacity=3, max_days_ahead=30)
     pkg = make_package(world.a, [loc], code="E2E-PAY")
-    patient = make_patient(world.a, name="周晓梅")
+    women_only = make_package(world.a, [loc], code="E2E-F", target_sex=TargetSex.FEMALE)
+    patient = make_patient(world.a, name="周晓东")
+    set_patient(world.a, patient.id, sex=Sex.MALE, birth_date=date(1986, 5, 20))
     now = utcnow()
     with tenant_session(world.a.id) as s:
         day = next(d.day for d in bookable_days(session=s, location_id=loc, now=now) if d.open)
@@ -65,6 +69,10 @@ def test_patient_books_pays_and_is_checked_in(
     page.set_viewport_size(PHONE)
     _sign_in_patient(page, server, world.a.slug, patient.label)
     page.goto(f"{server}/t/{world.a.slug}/mall")
+    # "For me" keeps what fits the patient's own profile (a man of 40 here).
+    expect(page.locator(f"#package-{women_only}")).to_be_visible()
+    page.click("#chip-for-me")
+    expect(page.locator(f"#package-{women_only}")).not_to_be_visible()
     page.click(f"#package-{pkg}")
     expect(page.locator("#package-name")).to_contain_text("套餐E2E-PAY")
     page.click("#book-button")
