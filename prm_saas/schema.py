@@ -11,6 +11,7 @@ import prm_saas.accounts.models
 import prm_saas.audit.models
 import prm_saas.booking.models
 import prm_saas.mall.models
+import prm_saas.membership.models
 import prm_saas.messaging.models
 import prm_saas.orders.models  # noqa: F401
 import tenants.models  # noqa: F401

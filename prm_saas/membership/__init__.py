@@ -1,0 +1,1 @@
+"""Membership: cards, levels and the points ledger (issue 5)."""
