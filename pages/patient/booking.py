@@ -31,7 +31,7 @@ from prm_saas.booking.services import (
     my_bookings,
     reschedule_by_patient,
 )
-from prm_saas.booking.waitlist import join_waitlist, my_waitlist
+from prm_saas.booking.waitlist import join_waitlist, leave_waitlist, my_waitlist
 from prm_saas.display import local_time, yuan
 from prm_saas.mall.storefront import package_detail
 from prm_saas.orders.services import (
@@ -567,12 +567,28 @@ class MyBookingsState(FormMixin, PatientState):
         upcoming = sorted((v for v in views if v.status in UPCOMING), key=lambda v: v.starts_at)
         ordered = upcoming + [v for v in views if v.status not in UPCOMING]
         self.rows = [_row(v, lang) for v in ordered]
+        # Places still waiting (an offered seat is a held booking in the list above).
         self.waiting = [
-            {"id": str(w.id), "status": w.status, "position": str(w.position)}
+            {
+                "id": str(w.id),
+                "position": str(w.position),
+                "package": _pick(w.package_name_zh, w.package_name_en, lang),
+                "when": f"{w.day.isoformat()} {w.local_start}–{w.local_end}",
+            }
             for w in waits
-            if w.status in ("waiting", "offered")
+            if w.status == "waiting"
         ]
         return self._refresh_unread()
+
+    @rx.event
+    def leave(self, entry_id: str) -> Any:
+        """Leave a waiting list."""
+        return self._act(
+            PAT,
+            lambda s, p: leave_waitlist(session=s, actor=p, entry_id=entry_id, now=utcnow()),  # type: ignore[arg-type]  # any value: the service checks it
+            "booking.waitlist_left",
+            self.load,
+        )
 
 
 def _row(v: BookingView, lang: str) -> dict[str, str]:
@@ -583,6 +599,33 @@ def _row(v: BookingView, lang: str) -> dict[str, str]:
         "location": _pick(v.location_name_zh, v.location_name_en, lang),
         "when": f"{v.day.isoformat()} {v.local_start}–{v.local_end}",
     }
+
+
+def _waiting_row(w: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.text(w["package"], weight="bold", size="2"),
+                rx.text(w["when"], size="2"),
+                rx.text(t("booking.waitlist_position"), " ", w["position"], size="1"),
+                spacing="0",
+                flex="1",
+            ),
+            rx.button(
+                t("booking.waitlist_leave"),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=MyBookingsState.leave(w["id"]),
+                id="leave-waitlist-" + w["id"],
+            ),
+            align="center",
+            width="100%",
+        ),
+        id="waiting-" + w["id"],
+        width="100%",
+        background=rx.color("amber", 2),
+    )
 
 
 def _booking_card(r: rx.Var[dict[str, str]]) -> rx.Component:
@@ -618,16 +661,12 @@ def my_bookings_page() -> rx.Component:
             form_error(s),
             rx.cond(
                 s.waiting.length() > 0,  # type: ignore[attr-defined]
-                rx.callout(
-                    rx.text(
-                        t("booking.waitlist_count"),
-                        " ",
-                        s.waiting.length(),  # type: ignore[attr-defined]
-                    ),
-                    icon="hourglass",
-                    color_scheme="amber",
-                    id="waitlist-note",
+                rx.vstack(
+                    rx.text(t("booking.waitlist_title"), weight="bold"),
+                    rx.foreach(s.waiting, _waiting_row),
+                    spacing="2",
                     width="100%",
+                    id="waitlist-note",
                 ),
             ),
             rx.cond(

@@ -19,9 +19,9 @@ import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlmodel import col, select, update
+from sqlmodel import col, func, select, update
 
 from prm_saas.accounts.authz import Principal, require_patient
 from prm_saas.accounts.models import Patient
@@ -34,7 +34,13 @@ from prm_saas.booking.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from prm_saas.booking.schedule import day_problem, get_booking_settings, pk, tenant_zone
+from prm_saas.booking.schedule import (
+    day_problem,
+    get_booking_settings,
+    local_label,
+    pk,
+    tenant_zone,
+)
 from prm_saas.booking.services import (
     _check_not_booked,
     _int_id,
@@ -43,6 +49,7 @@ from prm_saas.booking.services import (
     reserve,
     write_lock,
 )
+from prm_saas.mall.models import HealthPackage
 from prm_saas.mall.services import check_eligibility, package_for_booking
 from prm_saas.orders.models import PaymentMethod
 from tenants.db import TenantSession
@@ -155,29 +162,40 @@ class WaitlistView:
     status: str
     position: int  # 1 = next in line (0 when not waiting)
     booking_id: int | None
+    day: date
+    local_start: str  # in the tenant's zone
+    local_end: str
+    package_name_zh: str
+    package_name_en: str
 
 
 def my_waitlist(*, session: TenantSession, actor: Principal) -> list[WaitlistView]:
-    """The patient's waiting-list entries, newest first, with their place in line."""
+    """The patient's waiting-list entries, newest first, with their place in line
+    and what they wait for (slot time, package)."""
     actor = require_patient(session, actor)
+    tz = tenant_zone(session)
     rows = session.exec(
-        select(WaitlistEntry)
+        select(WaitlistEntry, Slot, HealthPackage)
+        .join(Slot, col(Slot.id) == col(WaitlistEntry.slot_id))
+        .join(HealthPackage, col(HealthPackage.id) == col(WaitlistEntry.package_id))
         .where(WaitlistEntry.patient_id == actor.id)
         .order_by(col(WaitlistEntry.id).desc())
         .limit(100)
     ).all()
     out = []
-    for e in rows:
+    for e, slot, pkg in rows:
         pos = 0
         if e.status == WaitlistStatus.WAITING:
             ahead = session.exec(
-                select(WaitlistEntry.id).where(
+                select(func.count())
+                .select_from(WaitlistEntry)
+                .where(
                     WaitlistEntry.slot_id == e.slot_id,
                     col(WaitlistEntry.status) == WaitlistStatus.WAITING,
                     col(WaitlistEntry.id) < e.id,
                 )
-            ).all()
-            pos = len(ahead) + 1
+            ).one()
+            pos = int(ahead) + 1
         out.append(
             WaitlistView(
                 id=int(e.id or 0),
@@ -185,6 +203,11 @@ def my_waitlist(*, session: TenantSession, actor: Principal) -> list[WaitlistVie
                 status=str(e.status),
                 position=pos,
                 booking_id=e.booking_id,
+                day=slot.day,
+                local_start=local_label(slot.starts_at, tz),
+                local_end=local_label(slot.ends_at, tz),
+                package_name_zh=pkg.name_zh,
+                package_name_en=pkg.name_en or pkg.name_zh,
             )
         )
     return out

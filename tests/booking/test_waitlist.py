@@ -14,6 +14,7 @@ from prm_saas.orders.models import Order
 from tenants.db import tenant_session
 from tenants.errors import DomainError, NotFound, PermissionDenied
 from tests.booking.builders import (
+    DAY,
     NOW,
     booked,
     first_slot,
@@ -149,6 +150,19 @@ def test_a_patient_who_can_no_longer_take_the_seat_is_skipped(
 def test_leaving_the_waiting_list(full: tuple[World, int, int, int, list[Booking]]) -> None:
     world, _loc, pkg, sid, seated = full
     entry = _join(world, world.patient_a, sid, pkg)
+    second = make_patient(world.a)
+    _join(world, second, sid, pkg)
+    with tenant_session(world.a.id) as s:
+        [view] = waitlist.my_waitlist(session=s, actor=second)
+    # What the patient's list shows: place in line, the slot's local time, the package.
+    assert (view.status, view.position, view.day, view.local_start, view.local_end) == (
+        "waiting",
+        2,
+        DAY,
+        "08:00",
+        "08:30",
+    )
+    assert view.package_name_en == "Package P1"
     other = make_patient(world.a)
     with tenant_session(world.a.id) as s, pytest.raises(NotFound):
         waitlist.leave_waitlist(session=s, actor=other, entry_id=entry.id or 0)
@@ -156,7 +170,10 @@ def test_leaving_the_waiting_list(full: tuple[World, int, int, int, list[Booking
         waitlist.leave_waitlist(session=s, actor=world.patient_a, entry_id=entry.id or 0)
         services.release(session=s, booking_id=seated[0].id or 0, now=NOW, status="cancelled")
     assert _entries(world)[0].status == WaitlistStatus.CANCELLED
-    assert booked(world.a, sid) == 1
+    with tenant_session(world.a.id) as s:
+        [view] = waitlist.my_waitlist(session=s, actor=second)
+    assert view.status == "offered"  # the one behind got the seat
+    assert booked(world.a, sid) == 2
 
 
 def test_a_patients_own_cancellation_offers_the_seat_to_the_waiting_list(world: World) -> None:
