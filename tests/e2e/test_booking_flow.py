@@ -18,8 +18,15 @@ from sqlmodel import select
 
 from prm_saas.accounts.models import Sex
 from prm_saas.booking.calendar import bookable_days
-from prm_saas.booking.models import Booking, BookingStatus, Slot
+from prm_saas.booking.models import (
+    Booking,
+    BookingStatus,
+    Slot,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from prm_saas.booking.schedule import available_slots
+from prm_saas.booking.services import reserve
 from prm_saas.mall.models import TargetSex
 from prm_saas.orders.models import Order, OrderStatus
 from tenants.db import tenant_session
@@ -197,3 +204,41 @@ def test_patient_pays_at_clinic_downloads_invite_reschedules_and_cancels(
         b = s.exec(select(Booking).where(Booking.id == booking_id)).one()
         booked = s.exec(select(Slot.booked).where(Slot.id == second.id)).one()
     assert (b.status, booked) == (BookingStatus.CANCELLED, 0)
+
+
+def test_patient_joins_a_full_slots_waiting_list_and_leaves_it(
+    page: Page, server: str, world: World
+) -> None:
+    loc = make_location(world.a, world.admin_a, capacity=1, max_days_ahead=30)
+    pkg = make_package(world.a, [loc], code="E2E-WAIT")
+    now = utcnow()
+    with tenant_session(world.a.id) as s:
+        day = next(d.day for d in bookable_days(session=s, location_id=loc, now=now) if d.open)
+        slot = available_slots(session=s, location_id=loc, day=day, package_id=pkg, now=now)[0]
+    taken_by = make_patient(world.a)
+    with tenant_session(world.a.id) as s:
+        reserve(
+            session=s, patient_id=taken_by.id, package_id=pkg, location_id=loc, slot_id=slot.id,
+            addon_item_ids=[], idempotency_key="e2e-wait", hold_until=None, now=now,
+        )  # fmt: skip
+    patient = make_patient(world.a, name="冯一帆")
+
+    page.set_viewport_size(PHONE)
+    _sign_in_patient(page, server, world.a.slug, patient.label)
+    page.goto(f"{server}/t/{world.a.slug}/book/{pkg}")
+    page.click(f"#day-{day.isoformat()}")
+    page.click(f"#waitlist-{slot.id}")
+    expect(page.locator("#form-notice")).to_be_visible()
+    with tenant_session(world.a.id) as s:
+        entry = s.exec(select(WaitlistEntry).where(WaitlistEntry.patient_id == patient.id)).one()
+    assert entry.status == WaitlistStatus.WAITING
+
+    page.goto(f"{server}/t/{world.a.slug}/bookings")
+    row = page.locator(f"#waiting-{entry.id}")
+    expect(row).to_contain_text("套餐E2E-WAIT")
+    expect(row).to_contain_text(slot.local_start)
+    page.click(f"#leave-waitlist-{entry.id}")
+    expect(page.locator(f"#waiting-{entry.id}")).not_to_be_visible()
+    with tenant_session(world.a.id) as s:
+        left = s.exec(select(WaitlistEntry).where(WaitlistEntry.id == entry.id)).one()
+    assert left.status == WaitlistStatus.CANCELLED
