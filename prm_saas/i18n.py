@@ -222,10 +222,11 @@ def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_mall import MALL
+    from prm_saas.i18n_membership import MEMBERSHIP
     from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_ui import UI
 
-    for part in (UI, MALL, BOOKING, ORDERS):
+    for part in (UI, MALL, BOOKING, ORDERS, MEMBERSHIP):
         clash = set(part) & set(MESSAGES)
         if clash:
             raise RuntimeError(f"duplicate message keys: {sorted(clash)}")

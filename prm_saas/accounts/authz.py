@@ -28,6 +28,7 @@ class Permission(enum.StrEnum):
     SCHEDULE_MANAGE = "schedule.manage"  # locations, hours, closures, resources, policy
     FRONT_DESK = "front_desk"  # day calendar, check-in, walk-ins, no-shows, overrides
     ORDERS_MANAGE = "orders.manage"  # refunds, marking clinic payments
+    MEMBERS_MANAGE = "members.manage"  # points adjustments, levels, earn rules, cards
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.
