@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import prm_saas.accounts.models
 import prm_saas.audit.models
 import prm_saas.booking.models
+import prm_saas.challenges.models
 import prm_saas.mall.models
 import prm_saas.membership.models
 import prm_saas.messaging.models
