@@ -47,6 +47,7 @@ TASK_MODULES = (
     "prm_saas.housekeeping.tasks",
     "prm_saas.messaging.tasks",
     "prm_saas.booking.tasks",
+    "prm_saas.challenges.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -132,6 +133,13 @@ def _make_app() -> Celery:
                 "task": "booking.expire_due",
                 "schedule": 60.0,
                 "options": {"expires": 55},
+            },
+            # Challenge nudges for yesterday's missed check-ins, daily at 01:23 UTC
+            # (09:23 in China); "yesterday" is each tenant's own local day.
+            "challenges-nudge-daily": {
+                "task": "challenges.nudge_due",
+                "schedule": crontab(hour=1, minute=23),
+                "options": {"expires": 20 * 60 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

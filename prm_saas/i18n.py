@@ -221,12 +221,13 @@ def normalize_locale(value: str | None) -> str | None:
 def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
     from prm_saas.i18n_booking import BOOKING
+    from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
     from prm_saas.i18n_membership import MEMBERSHIP
     from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_ui import UI
 
-    for part in (UI, MALL, BOOKING, ORDERS, MEMBERSHIP):
+    for part in (UI, MALL, BOOKING, ORDERS, CHALLENGES, MEMBERSHIP):
         clash = set(part) & set(MESSAGES)
         if clash:
             raise RuntimeError(f"duplicate message keys: {sorted(clash)}")

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     FRONT_DESK = "front_desk"  # day calendar, check-in, walk-ins, no-shows, overrides
     ORDERS_MANAGE = "orders.manage"  # refunds, marking clinic payments
     MEMBERS_MANAGE = "members.manage"  # points adjustments, levels, earn rules, cards
+    CHALLENGES_MANAGE = "challenges.manage"  # health challenges: define, publish, close
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.

@@ -53,7 +53,11 @@ class TemplateSpec:
 _REGISTRY: dict[str, TemplateSpec] = {}
 # Modules that register templates; imported on first use of the registry
 # (capabilities add theirs here, as Celery's task modules are listed).
-TEMPLATE_MODULES = ("prm_saas.messaging.catalog", "prm_saas.booking.messages")
+TEMPLATE_MODULES = (
+    "prm_saas.messaging.catalog",
+    "prm_saas.booking.messages",
+    "prm_saas.challenges.messages",
+)
 _loaded = False
 
 
