@@ -453,8 +453,10 @@ def test_beat_firing_twice_at_once_sends_each_message_once(
     for t in tenants:
         add_due_reminders(t, add_patients(t, 10), 1_500, (Channel.EMAIL, Channel.SMS))
     total = 3_000
-    # and a worker running two tasks at a time
-    workers.start("-P", "prefork", "-c", "2")
+    # and a worker running four tasks at a time: both dispatches of each tenant get a
+    # process of their own even while send batches keep others busy (with two, a
+    # dispatch could wait for a free process and run after its twin, not beside it)
+    workers.start("-P", "prefork", "-c", "4")
     # when beat fires twice at once: both dispatches of a tenant come due together and
     # run side by side, each claiming and fanning out sends
     with broker(workers.broker_url) as conn:
