@@ -171,6 +171,14 @@ def _location_fields(
     return fields
 
 
+def _valid_location(**details: Any) -> dict[str, Any]:
+    """A location's checked fields (FieldErrors naming every bad one)."""
+    check = Checker()
+    fields = _location_fields(check, **details)
+    check.raise_if_any()
+    return fields
+
+
 def create_location(
     *,
     session: TenantSession,
@@ -185,9 +193,7 @@ def create_location(
 ) -> Location:
     """A new location (closed every day until weekly hours are added)."""
     actor = require_staff(session, actor, Permission.SCHEDULE_MANAGE)
-    check = Checker()
-    fields = _location_fields(
-        check,
+    fields = _valid_location(
         name_zh=name_zh,
         name_en=name_en,
         address=address,
@@ -196,7 +202,6 @@ def create_location(
         max_days_ahead=max_days_ahead,
         same_day_cutoff=same_day_cutoff,
     )
-    check.raise_if_any()
     loc = Location(**fields)
     session.add(loc)
     session.flush()
@@ -228,9 +233,7 @@ def update_location(
     """Change a location's details, booking window and same-day cutoff."""
     actor = require_staff(session, actor, Permission.SCHEDULE_MANAGE)
     loc = get_or_404(session, Location, location_id)
-    check = Checker()
-    fields = _location_fields(
-        check,
+    fields = _valid_location(
         name_zh=name_zh,
         name_en=name_en,
         address=address,
@@ -239,7 +242,6 @@ def update_location(
         max_days_ahead=max_days_ahead,
         same_day_cutoff=same_day_cutoff,
     )
-    check.raise_if_any()
     for k, v in fields.items():
         setattr(loc, k, v)
     loc.active = bool(active)
