@@ -42,6 +42,7 @@ from prm_saas.challenges.models import (
     StreakRule,
     ValueKind,
 )
+from prm_saas.display import masked_phone
 from prm_saas.membership.points import MAX_POINTS, Source, earn
 from prm_saas.messaging.models import Channel, Message
 from prm_saas.messaging.outbox import NoAddress, enqueue
@@ -301,6 +302,98 @@ def list_challenges(*, session: TenantSession, actor: Principal | None) -> list[
     return [ChallengeSummary(c, *counts.get(pk(c), (0, 0))) for c in rows.all()]
 
 
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A participant as the admin sees them: who, and how far they got."""
+
+    participant_id: int
+    nickname: str
+    patient_name: str
+    patient_phone: str  # masked: 138 **** 5678
+    joined_at: datetime
+    days_counted: int
+    current_streak: int  # 0 once a day was missed after the last counted one
+    best_streak: int
+    last_counted_on: date | None
+    completed_at: datetime | None
+    reward_given: bool
+
+
+@dataclass(frozen=True)
+class Participation:
+    """A challenge with its participants, for the admin's detail view."""
+
+    challenge: Challenge
+    rows: list[ParticipantRow]
+    participants: int
+    completed: int
+
+
+PARTICIPANTS_MAX = 500  # one screen; the leaderboard and the counts cover the rest
+
+
+def participation(
+    *,
+    session: TenantSession,
+    actor: Principal | None,
+    challenge_id: int,
+    now: datetime,
+    limit: int = PARTICIPANTS_MAX,
+) -> Participation:
+    """A challenge of this tenant (any status) and its participants, furthest first
+    (score, then earliest completion, then earliest join); staff see the patient's
+    name and a masked phone beside the nickname. Another tenant's challenge is
+    NotFound, like a missing one."""
+    require_staff(session, actor, Permission.CHALLENGES_MANAGE)
+    challenge = get_or_404(session, Challenge, challenge_id)
+    today = local_today(now, tenant_zone(session))
+    limit = max(1, min(int(limit), PARTICIPANTS_MAX))
+    score = (
+        col(ChallengeParticipant.best_streak)
+        if challenge.streak_rule == StreakRule.CONSECUTIVE
+        else col(ChallengeParticipant.days_counted)
+    )
+    found = session.exec(
+        select(ChallengeParticipant, Patient)
+        .join(Patient, col(Patient.id) == col(ChallengeParticipant.patient_id))
+        .where(ChallengeParticipant.challenge_id == pk(challenge))
+        .order_by(
+            score.desc(),
+            col(ChallengeParticipant.completed_at).is_(None),
+            col(ChallengeParticipant.completed_at),
+            col(ChallengeParticipant.joined_at),
+            col(ChallengeParticipant.id),
+        )
+        .limit(limit)
+    ).all()
+    total, done = session.exec(
+        select(func.count(), func.count(col(ChallengeParticipant.completed_at))).where(
+            ChallengeParticipant.challenge_id == pk(challenge)
+        )
+    ).one()
+    rows = []
+    for p, patient in found:
+        alive = p.last_counted_on is not None and p.last_counted_on >= today - timedelta(days=1)
+        rows.append(
+            ParticipantRow(
+                participant_id=pk(p),
+                nickname=p.nickname,
+                patient_name=patient.name,
+                patient_phone=masked_phone(patient.phone),
+                joined_at=p.joined_at,
+                days_counted=p.days_counted,
+                current_streak=p.current_streak if alive else 0,
+                best_streak=p.best_streak,
+                last_counted_on=p.last_counted_on,
+                completed_at=p.completed_at,
+                reward_given=p.reward_given,
+            )
+        )
+    return Participation(
+        challenge=challenge, rows=rows, participants=int(total), completed=int(done or 0)
+    )
+
+
 # --- patients: browse, join ----------------------------------------------------------------
 
 
@@ -339,6 +432,22 @@ def open_challenges(
         .order_by(col(Challenge.ends_on), col(Challenge.id))
     ).all()
     return [ChallengeCard(c, pk(c) in mine) for c in rows]
+
+
+def challenge_for_patient(
+    *, session: TenantSession, actor: Principal | None, challenge_id: object
+) -> ChallengeCard:
+    """One challenge a patient may see (published or closed) and whether they joined;
+    a draft, another tenant's or a missing one is NotFound."""
+    actor = require_patient(session, actor)
+    challenge = _visible(session, challenge_id)
+    joined = session.exec(
+        select(ChallengeParticipant.id).where(
+            ChallengeParticipant.challenge_id == pk(challenge),
+            ChallengeParticipant.patient_id == actor.id,
+        )
+    ).first()
+    return ChallengeCard(challenge, joined is not None)
 
 
 def _nickname(value: object) -> str:
