@@ -53,6 +53,7 @@ class MembershipSettings(TenantScoped, table=True):
         default=NegativePolicy.FLOOR_ZERO, sa_type=sa.String(20)
     )
     notice_days: int = 30  # pre-expiry notice
+    auto_issue_card: bool = True  # self-registration issues the card in the same transaction
     updated_at: datetime = ts_field()
 
 
@@ -194,3 +195,102 @@ class PointsLot(TenantScoped, table=True):
     source_type: str = Field(default="", max_length=30)
     source_id: str = Field(default="", max_length=64)
     created_at: datetime = ts_field()
+
+
+class RewardKind(enum.StrEnum):
+    """What a reward gives."""
+
+    PACKAGE_COUPON = "package_coupon"  # a named package free, or for cash_fen (points + cash)
+    DISCOUNT_COUPON = "discount_coupon"  # discount_fen or discount_percent off, min_spend_fen
+    GIFT = "gift"  # an item handed over at the front desk (optionally paying cash_fen there)
+
+
+class Reward(TenantScoped, table=True):
+    """An entry of the rewards catalog, bought with points (积分兑换).
+
+    ``stock`` is how many can ever be redeemed (None: unlimited);
+    ``redeemed_count`` is taken with one conditional UPDATE per redemption, so
+    it never passes the stock."""
+
+    __tablename__ = "reward"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "points_cost >= 1 AND cash_fen >= 0 AND discount_fen >= 0 "
+            "AND discount_percent BETWEEN 0 AND 100 AND min_spend_fen >= 0 "
+            "AND coupon_valid_days >= 1 AND redeemed_count >= 0",
+            name="ck_reward_terms",
+        ),
+        sa.CheckConstraint(
+            "stock IS NULL OR (stock >= 0 AND redeemed_count <= stock)", name="ck_reward_stock"
+        ),
+        sa.CheckConstraint(
+            "per_patient_limit IS NULL OR per_patient_limit >= 1", name="ck_reward_limit"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: RewardKind = Field(sa_type=sa.String(20))
+    name_zh: str = Field(max_length=80)
+    name_en: str = Field(default="", max_length=80)
+    description_zh: str = Field(default="", max_length=1000)
+    description_en: str = Field(default="", max_length=1000)
+    points_cost: int
+    package_id: int | None = Field(default=None, foreign_key="health_package.id")
+    cash_fen: int = 0  # package coupon: the price still paid; gift: paid at the desk
+    discount_fen: int = 0  # discount coupon: fixed amount off ...
+    discount_percent: int = 0  # ... or a percentage off (one of the two)
+    min_spend_fen: int = 0  # discount coupon: the order's subtotal at least this
+    stock: int | None = None
+    redeemed_count: int = 0
+    per_patient_limit: int | None = None
+    coupon_valid_days: int = 30
+    active: bool = True
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
+
+
+class CouponStatus(enum.StrEnum):
+    """A coupon's life. Expiry is not a status: a coupon past ``expires_at`` is
+    refused wherever it is presented."""
+
+    ISSUED = "issued"
+    USED = "used"
+    VOID = "void"
+
+
+class Coupon(TenantScoped, table=True):
+    """A redeemed reward: a printable code owned by one patient, with a snapshot of
+    the reward's terms, used once (at the mall checkout or the front desk)."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "code", name="uq_coupon_code"),
+        sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_coupon_idem"),
+        sa.Index("ix_coupon_patient", "tenant_id", "patient_id", "reward_id"),
+        sa.Index("ix_coupon_order", "tenant_id", "order_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20)
+    patient_id: int = Field(foreign_key="patient.id")
+    reward_id: int = Field(foreign_key="reward.id")
+    # The terms as they were when redeemed (the admin may change the reward later).
+    kind: RewardKind = Field(sa_type=sa.String(20))
+    name_zh: str = Field(max_length=80)
+    name_en: str = Field(default="", max_length=80)
+    points_cost: int
+    package_id: int | None = Field(default=None, foreign_key="health_package.id")
+    cash_fen: int = 0
+    discount_fen: int = 0
+    discount_percent: int = 0
+    min_spend_fen: int = 0
+    status: CouponStatus = Field(default=CouponStatus.ISSUED, sa_type=sa.String(10))
+    issued_at: datetime = ts_field()
+    expires_at: datetime = ts_field(default_now=False)
+    used_at: datetime | None = ts_field(nullable=True, default_now=False)
+    order_id: int | None = Field(default=None, foreign_key="orders.id")  # used in the mall
+    used_by_staff_id: int | None = Field(default=None, foreign_key="staff_member.id")  # gift
+    points_entry_id: int | None = Field(default=None, foreign_key="points_entry.id")
+    void_reason: str = Field(default="", max_length=200)
+    voided_by_staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    idempotency_key: str = Field(max_length=100)
