@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -60,9 +59,8 @@ os.environ["DATABASE_URL"] = APP_URL
 os.environ["MIGRATION_DATABASE_URL"] = OWNER_URL
 
 import sqlalchemy as sa  # noqa: E402
-from alembic.config import Config  # noqa: E402
 
-from alembic import command  # noqa: E402
+from benchmarks.common import DOCS, machine, rebuild_schema, record  # noqa: E402
 from prm_saas.accounts.auth import staff_principal  # noqa: E402
 from prm_saas.accounts.models import Patient, Sex, StaffMember, StaffRole  # noqa: E402
 from prm_saas.booking import schedule, services  # noqa: E402
@@ -78,33 +76,6 @@ SEATS = 100
 CONNECTIONS = 40
 ROUNDS = 3
 TARGET = 0.5
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN_MARK = "<!-- booking-bench:begin (written by benchmarks/booking.py --record) -->"
-END_MARK = "<!-- booking-bench:end -->"
-
-
-def machine() -> str:
-    """CPU count and model, Python version."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
-
-
-def rebuild_schema(owner: sa.Engine) -> None:
-    """An empty schema at the newest migration, built as the owner."""
-    with owner.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        conn.execute(sa.text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
-    cfg.attributes["skip_logging"] = True
-    command.upgrade(cfg, "head")
 
 
 @dataclass(frozen=True)
@@ -431,16 +402,6 @@ class Results:
         return "\n".join(lines)
 
 
-def record(results: Results) -> None:
-    """Replace the generated block of docs/benchmarks.md with these results."""
-    text = DOCS.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN_MARK), text.index(END_MARK)
-    DOCS.write_text(
-        text[: start + len(BEGIN_MARK)] + "\n" + results.markdown() + "\n" + text[end:],
-        encoding="utf-8",
-    )
-
-
 def main() -> None:
     """Rebuild the database, then race product and baseline in alternating rounds."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -534,7 +495,7 @@ def main() -> None:
     print()
     print(results.markdown())
     if args.record:
-        record(results)
+        record("booking", results.markdown())
         print(f"\nrecorded in {DOCS.relative_to(ROOT)}")
     app.dispose()
     owner.dispose()

@@ -71,13 +71,12 @@ os.environ.setdefault("PRM_SECRET_KEY", "bench-secret-key")
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.common import DOCS, machine, rebuild_schema, record  # noqa: E402
 from benchmarks.tenancy import (  # noqa: E402  (sets DATABASE_URL for tenants.settings)
     APP_URL,
     OWNER_URL,
     insert_tenants,
-    machine,
     owner_bulk_load,
-    rebuild_schema,
 )
 from prm_saas.celery_app import app  # noqa: E402
 
@@ -89,9 +88,6 @@ PROVIDER_PER_TENANT = 100
 PATIENTS_PER_TENANT = 100
 NOOP_TASKS = 10_000
 CHANNELS = ("inapp", "sms", "email")
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN_MARK = "<!-- reminders-bench:begin (written by benchmarks/reminders.py --record) -->"
-END_MARK = "<!-- reminders-bench:end -->"
 
 
 # --- tasks the benchmark worker imports (-I benchmarks.reminders) ---------------------
@@ -549,16 +545,6 @@ class Results:
         return "\n".join(lines)
 
 
-def record(results: Results) -> None:
-    """Replace the generated block of docs/benchmarks.md with these results."""
-    text = DOCS.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN_MARK), text.index(END_MARK)
-    DOCS.write_text(
-        text[: start + len(BEGIN_MARK)] + "\n" + results.markdown() + "\n" + text[end:],
-        encoding="utf-8",
-    )
-
-
 def main() -> None:
     """Rebuild the database, measure the baseline, then each channel; report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -623,7 +609,7 @@ def main() -> None:
     print()
     print(results.markdown())
     if args.record:
-        record(results)
+        record("reminders", results.markdown())
         print(f"\nrecorded in {DOCS.relative_to(ROOT)}")
     client.flushdb()
     owner.dispose()

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -59,20 +58,16 @@ os.environ["DATABASE_URL"] = APP_URL
 os.environ["MIGRATION_DATABASE_URL"] = OWNER_URL
 
 import sqlalchemy as sa  # noqa: E402
-from alembic.config import Config  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from alembic import command  # noqa: E402
+from benchmarks.common import DOCS, machine, rebuild_schema, record  # noqa: E402
 from prm_saas.accounts.models import Patient  # noqa: E402
 from tenants.db import get_engine, make_engine, set_engine, tenant_session  # noqa: E402
 
 TENANTS = 1_000
 PATIENTS_PER_TENANT = 100
 PAGE = 20
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN_MARK = "<!-- tenancy-bench:begin (written by benchmarks/tenancy.py --record) -->"
-END_MARK = "<!-- tenancy-bench:end -->"
 
 PATIENT_COLUMNS = (
     "tenant_id",
@@ -92,17 +87,6 @@ BARE_SQL = sa.text(
 
 
 # --- setup ------------------------------------------------------------------------
-
-
-def rebuild_schema(owner: sa.Engine) -> None:
-    """An empty schema at the newest migration, built as the owner."""
-    with owner.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        conn.execute(sa.text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
-    cfg.attributes["skip_logging"] = True
-    command.upgrade(cfg, "head")
 
 
 @contextmanager
@@ -424,29 +408,6 @@ LAYER_NAMES = {
 }
 
 
-def record(results: Results) -> None:
-    """Replace the generated block of docs/benchmarks.md with these results."""
-    text = DOCS.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN_MARK), text.index(END_MARK)
-    DOCS.write_text(
-        text[: start + len(BEGIN_MARK)] + "\n" + results.markdown() + "\n" + text[end:],
-        encoding="utf-8",
-    )
-
-
-def machine() -> str:
-    """CPU count and model, e.g. '2 cores (AMD EPYC)'."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
-
-
 # --- main --------------------------------------------------------------------------
 
 
@@ -550,7 +511,7 @@ def main() -> None:
     print()
     print(results.markdown())
     if args.record:
-        record(results)
+        record("tenancy", results.markdown())
         print(f"\nrecorded in {DOCS.relative_to(ROOT)}")
     set_engine(None)
     owner.dispose()
