@@ -223,11 +223,13 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
+    from prm_saas.i18n_member_pages import MEMBER_PAGES
     from prm_saas.i18n_membership import MEMBERSHIP
+    from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
     from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_ui import UI
 
-    for part in (UI, MALL, BOOKING, ORDERS, CHALLENGES, MEMBERSHIP):
+    for part in (UI, MALL, BOOKING, ORDERS, CHALLENGES, MEMBERSHIP, MEMBER_PAGES, MEMBERSHIP_ADMIN):
         clash = set(part) & set(MESSAGES)
         if clash:
             raise RuntimeError(f"duplicate message keys: {sorted(clash)}")

@@ -8,6 +8,7 @@ import reflex as rx
 import pages.admin.audit
 import pages.admin.auth
 import pages.admin.catalog
+import pages.admin.challenges
 import pages.admin.frontdesk
 import pages.admin.home
 import pages.admin.messaging
@@ -17,6 +18,7 @@ import pages.admin.settings
 import pages.admin.staff
 import pages.patient.auth
 import pages.patient.booking
+import pages.patient.challenges
 import pages.patient.home
 import pages.patient.inbox
 import pages.patient.mall
