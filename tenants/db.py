@@ -118,16 +118,31 @@ def _apply_pg_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
 
 @event.listens_for(TenantSession, "after_begin")
 def _after_begin(
-    session: SASession, _transaction: SessionTransaction, connection: sa.Connection
+    session: SASession, transaction: SessionTransaction, connection: sa.Connection
 ) -> None:
+    if transaction.nested:
+        # A SAVEPOINT inside the transaction: the transaction-local setting made
+        # at its start is still in force (and a rollback to the savepoint keeps it).
+        return
     _apply_pg_tenant(connection, session.info.get(_TENANT_KEY))
 
 
+_ACTIVE_KEY = "tenant_active_checked"
+
+
 def _tenant_suspended(session: SASession, tid: int) -> bool:
+    """Whether the tenant is suspended. Asked once per transaction: a tenant found
+    active stays so for the rest of the transaction (a suspension committed
+    meanwhile applies from the next one, as if it had come a moment later)."""
+    if session.info.get(_ACTIVE_KEY) == tid:
+        return False
     status = session.execute(
         sa.select(col(Tenant.status)).where(col(Tenant.id) == tid)
     ).scalar_one_or_none()
-    return status == TenantStatus.SUSPENDED
+    if status == TenantStatus.SUSPENDED:
+        return True
+    session.info[_ACTIVE_KEY] = tid
+    return False
 
 
 def _guard_bulk_write(state: ORMExecuteState) -> None:
@@ -257,6 +272,12 @@ def _run_on_commit(session: SASession) -> None:
 @event.listens_for(TenantSession, "after_rollback")
 def _drop_on_commit(session: SASession) -> None:
     session.info.pop(_ON_COMMIT_KEY, None)
+
+
+@event.listens_for(TenantSession, "after_transaction_end")
+def _forget_active(session: SASession, transaction: SessionTransaction) -> None:
+    if not transaction.nested:
+        session.info.pop(_ACTIVE_KEY, None)
 
 
 def bind_tenant(session: TenantSession, tenant_id: int) -> None:

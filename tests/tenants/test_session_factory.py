@@ -91,6 +91,31 @@ def test_suspended_tenant_is_read_only(world: World) -> None:
         assert s.exec(select(AuditEvent.action)).all() == ["still.audited"]
 
 
+def test_a_suspension_applies_from_the_sessions_next_transaction(world: World) -> None:
+    """The status is asked once per transaction, so it must be asked again in the
+    next one: a session that outlives a suspension may no longer write."""
+    from tenants.db import TenantSession, get_engine
+    from tests.factories import change_status
+
+    s = TenantSession(get_engine(), info={"tenant_id": world.a.id}, expire_on_commit=False)
+    try:
+        s.add(Patient(name="first", phone="+8613900000097"))
+        s.flush()
+        s.add(Patient(name="second", phone="+8613900000098"))
+        s.flush()  # the same transaction: not asked again
+        s.commit()
+        change_status(world.a, TenantStatus.SUSPENDED)
+        s.add(Patient(name="third", phone="+8613900000099"))
+        with pytest.raises(TenantReadOnly):
+            s.flush()
+        s.rollback()
+    finally:
+        s.close()
+    with tenant_session(world.a.id) as s2:
+        names = set(s2.exec(select(Patient.name)).all())
+    assert {"first", "second"} <= names and "third" not in names
+
+
 def test_audit_rows_are_append_only(world: World) -> None:
     with tenant_session(world.a.id) as s:
         s.add(AuditEvent(actor_kind="system", action="x"))
