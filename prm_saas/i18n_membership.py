@@ -7,6 +7,52 @@ Keys are dotted names; values are (zh-CN, en); merged into
 from __future__ import annotations
 
 MEMBERSHIP: dict[str, tuple[str, str]] = {
+    # --- rewards catalog and coupons (membership/rewards.py, orders checkout) -------------
+    "rewards.number_invalid": (
+        "请输入 {min} 到 {max} 之间的整数。",
+        "Enter a whole number from {min} to {max}.",
+    ),
+    "rewards.kind_invalid": ("请选择奖励类型。", "Choose the kind of reward."),
+    "rewards.package_required": (
+        "请选择本店的一个体检套餐。",
+        "Choose one of this clinic's packages.",
+    ),
+    "rewards.discount_one": (
+        "请填写减免金额或折扣百分比（二选一）。",
+        "Enter either an amount off or a percentage off (one of the two).",
+    ),
+    "rewards.stock_below_redeemed": (
+        "库存不能少于已兑换的 {redeemed} 份。",
+        "The stock cannot be less than the {redeemed} already redeemed.",
+    ),
+    "rewards.unavailable": (
+        "该奖励暂不可兑换。",
+        "This reward cannot be redeemed at the moment.",
+    ),
+    "rewards.limit_reached": (
+        "该奖励每人最多兑换 {limit} 次，您已达到上限。",
+        "This reward can be redeemed {limit} time(s) per person; you have reached the limit.",
+    ),
+    "rewards.out_of_stock": ("该奖励已兑完。", "This reward is out of stock."),
+    "coupon.unknown": (
+        "优惠券码无效，请核对后重试。",
+        "This coupon code is not valid. Check it and try again.",
+    ),
+    "coupon.used": ("该优惠券已使用。", "This coupon has already been used."),
+    "coupon.void": ("该优惠券已作废。", "This coupon has been cancelled."),
+    "coupon.expired": ("该优惠券已过期。", "This coupon has expired."),
+    "coupon.not_applicable": (
+        "该优惠券不适用于此订单。",
+        "This coupon cannot be used for this order.",
+    ),
+    "coupon.min_spend": (
+        "订单满 ¥{min} 才能使用该优惠券。",
+        "This coupon needs an order of at least ¥{min}.",
+    ),
+    "coupon.not_gift": (
+        "这张券不是礼品券，请在商城下单时使用。",
+        "This is not a gift coupon; it is used at checkout in the mall.",
+    ),
     # --- errors ---------------------------------------------------------------------------
     "points.insufficient": (
         "积分不足：当前可用 {available} 分，需要 {requested} 分。",
