@@ -79,4 +79,41 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
         "卡号前缀只能包含字母和数字（最多 10 位），位数为 4 到 12。",
         "The card prefix may hold letters and digits only (at most 10), with 4 to 12 digits.",
     ),
+    # --- membership admin, wallet, daily job (membership/admin.py, wallet.py, tasks.py) ---
+    "membership.card_not_found": (
+        "没有找到这个会员卡号，请核对后重试。",
+        "No member card with this number. Check it and try again.",
+    ),
+    "membership.field.number_invalid": (
+        "请输入 {min} 到 {max} 之间的整数。",
+        "Enter a whole number from {min} to {max}.",
+    ),
+    "membership.field.card_prefix_invalid": (
+        "卡号前缀只能包含字母和数字，最多 {max} 位。",
+        "The card prefix may hold letters and digits only, at most {max}.",
+    ),
+    "membership.field.level_name_taken": (
+        "已有同名的会员等级。",
+        "A level with this name already exists.",
+    ),
+    "membership.field.level_rank_taken": (
+        "已有等级使用这个排序，请换一个数字。",
+        "Another level has this rank. Choose another number.",
+    ),
+    "points.kind.earn": ("获得", "Earned"),
+    "points.kind.redeem": ("兑换", "Redeemed"),
+    "points.kind.expire": ("过期", "Expired"),
+    "points.kind.adjust": ("调整", "Adjusted"),
+    "points.kind.reverse": ("退回", "Reversed"),
+    "points.reason.per_yuan_paid": ("消费得积分", "Points for payment"),
+    "points.reason.checkup_completed": ("完成体检", "Checkup completed"),
+    "points.reason.questionnaire_completed": ("完成问卷", "Questionnaire completed"),
+    "points.reason.challenge_completed": ("完成健康挑战", "Health challenge completed"),
+    "points.reason.referral": ("推荐好友", "Referral"),
+    "points.reason.birthday": ("生日礼遇", "Birthday bonus"),
+    "points.reason.earned": ("获得积分", "Points earned"),
+    "points.reason.redeemed": ("积分兑换", "Redeemed for a reward"),
+    "points.reason.expired": ("积分到期", "Points expired"),
+    "points.reason.adjusted": ("人工调整", "Adjusted by staff"),
+    "points.reason.reversed": ("退款扣回", "Taken back after a refund"),
 }
