@@ -123,15 +123,22 @@ def _replay(entry: PointsEntry, patient_id: int, kind: EntryKind) -> PointsEntry
 def lock_account(session: TenantSession, patient_id: int) -> PointsAccount:
     """The patient's account row, created if missing, locked until the commit."""
     write_lock(session)
-    stmt = select(PointsAccount).where(col(PointsAccount.patient_id) == patient_id)
-    if session.exec(stmt).first() is None:
-        try:
-            with session.begin_nested():
-                session.add(PointsAccount(patient_id=patient_id))
-                session.flush()
-        except IntegrityError:
-            pass  # another transaction made it first
-    return session.exec(stmt.with_for_update().execution_options(populate_existing=True)).one()
+    stmt = (
+        select(PointsAccount)
+        .where(col(PointsAccount.patient_id) == patient_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = session.exec(stmt).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(PointsAccount(patient_id=patient_id))
+            session.flush()
+    except IntegrityError:
+        pass  # another transaction made it first
+    return session.exec(stmt).one()
 
 
 def _insert_entry(session: TenantSession, entry: PointsEntry) -> PointsEntry | None:
@@ -238,14 +245,20 @@ def earn(
         idempotency_key=key,
         created_at=now,
     )
-    with session.begin_nested():
-        session.add(lot)
-        session.flush()
-    entry.lot_id = lot.id
-    if _insert_entry(session, entry) is None:
-        session.delete(lot)
+    try:
+        # One savepoint for both rows: a key taken meanwhile (by another
+        # patient's transaction; this patient's wait on the account lock)
+        # takes the lot back with the entry.
+        with session.begin_nested():
+            session.add(lot)
+            session.flush()
+            entry.lot_id = lot.id
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
         winner = _by_key(session, key)
-        assert winner is not None
+        if winner is None:
+            raise
         return _replay(winner, pid, EntryKind.EARN)
     account.balance += pts
     account.updated_at = now
