@@ -31,6 +31,7 @@ ADMIN_NAV = [
         True,
     ),
     ("orders", "nav.orders", "/admin/orders", "receipt", True),
+    ("challenges", "nav.admin_challenges", "/admin/challenges", "trophy", True),
     ("settings", "nav.settings", "/admin/settings", "settings", True),
     ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
 ]
@@ -252,6 +253,7 @@ def patient_layout(
             active,
             href=AppState.base_path + "/bookings",
         ),
+        _patient_tab("member", "nav.member", "id-card", active, href=AppState.base_path + "/card"),
         _patient_tab(
             "inbox",
             "nav.inbox",

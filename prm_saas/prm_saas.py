@@ -18,11 +18,14 @@ import pages.admin.settings
 import pages.admin.staff
 import pages.patient.auth
 import pages.patient.booking
+import pages.patient.card
 import pages.patient.challenges
 import pages.patient.home
 import pages.patient.inbox
 import pages.patient.mall
 import pages.patient.preferences
+import pages.patient.rewards
+import pages.patient.wallet
 import pages.platform.audit
 import pages.platform.auth
 import pages.platform.tenants  # noqa: F401 - each page module registers its pages
