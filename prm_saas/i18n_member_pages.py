@@ -11,6 +11,10 @@ MEMBER_PAGES: dict[str, tuple[str, str]] = {
     "nav.member": ("会员", "Member"),
     # --- card (pages/patient/card.py) ------------------------------------------------------
     "mycard.title": ("会员卡", "Member card"),
+    "mycard.home_hint": (
+        "出示会员卡、查看等级与权益",
+        "Show your card, see your level and benefits",
+    ),
     "mycard.none": (
         "您还没有会员卡。开通后即可积分、兑换礼遇并享受会员等级权益。",
         "You have no member card yet. Open one to earn points, redeem rewards and enjoy "

@@ -70,19 +70,6 @@ class PatientHomeState(PatientState):
         return ev or self._refresh_unread()
 
 
-def _tile(icon: str, label: str) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.icon(icon, size=24, color=AppState.tenant_color),
-            rx.text(t(label), weight="medium"),
-            rx.badge(t("patient.coming_soon"), variant="soft", color_scheme="gray"),
-            align="center",
-            spacing="1",
-        ),
-        width="100%",
-    )
-
-
 def _link_tile(icon: str, label: str, path: str, id: str, badge: Any = None) -> rx.Component:
     return rx.link(
         rx.card(
@@ -117,18 +104,29 @@ def member_home() -> rx.Component:
                 size="6",
                 id="patient-hello",
             ),
-            rx.card(
-                rx.vstack(
-                    rx.hstack(
-                        rx.icon("id-card", size=20), rx.text(t("patient.card"), weight="bold")
+            rx.link(
+                rx.card(
+                    rx.vstack(
+                        rx.hstack(
+                            rx.icon("id-card", size=20),
+                            rx.text(t("patient.card"), weight="bold"),
+                            rx.spacer(),
+                            rx.icon("chevron-right", size=16, color=rx.color("gray", 9)),
+                            width="100%",
+                        ),
+                        rx.text(s.phone_masked, size="2", color_scheme="gray"),
+                        rx.text(s.member_since, size="1", color_scheme="gray"),
+                        rx.text(t("mycard.home_hint"), size="2"),
+                        spacing="1",
                     ),
-                    rx.text(s.phone_masked, size="2", color_scheme="gray"),
-                    rx.text(s.member_since, size="1", color_scheme="gray"),
-                    rx.text(t("patient.card_soon"), size="2"),
-                    spacing="1",
+                    width="100%",
+                    style={"borderTop": f"4px solid {AppState.tenant_color}"},
                 ),
+                href=AppState.base_path + "/card",
+                underline="none",
+                color=rx.color("gray", 12),
+                id="home-card",
                 width="100%",
-                style={"borderTop": f"4px solid {AppState.tenant_color}"},
             ),
             _link_tile(
                 "inbox",
@@ -164,13 +162,9 @@ def member_home() -> rx.Component:
             _link_tile("shopping-bag", "patient.mall", "/mall", "home-mall"),
             _link_tile("calendar-check", "patient.bookings", "/bookings", "home-bookings"),
             _link_tile("bell-ring", "patient.preferences", "/preferences", "home-preferences"),
-            rx.grid(
-                _tile("coins", "patient.points"),
-                _tile("trophy", "patient.challenges"),
-                columns="2",
-                spacing="3",
-                width="100%",
-            ),
+            _link_tile("coins", "patient.points", "/wallet", "home-wallet"),
+            _link_tile("gift", "myrewards.title", "/rewards", "home-rewards"),
+            _link_tile("trophy", "patient.challenges", "/challenges", "home-challenges"),
             spacing="4",
             width="100%",
         ),
