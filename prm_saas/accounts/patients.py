@@ -16,6 +16,8 @@ from prm_saas.accounts.credentials import hash_password
 from prm_saas.accounts.models import Patient, PatientPublic, Sex
 from prm_saas.audit.services import record
 from prm_saas.i18n import normalize_locale
+from prm_saas.membership.cards import issue_card
+from prm_saas.membership.points import settings_of
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
 from tenants.errors import FieldErrors
@@ -97,6 +99,9 @@ def register_patient(
             errors["email"] = ("field.email_taken", {})
         raise FieldErrors(errors) from None
     principal = patient_principal(patient)
+    if settings_of(session).auto_issue_card:
+        # The member card (客户开卡) comes with the registration, all or nothing.
+        issue_card(session, actor=principal, patient_id=int(patient.id or 0), now=now)
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     record(
         session,

@@ -31,6 +31,8 @@ from prm_saas.booking.schedule import (
 from prm_saas.booking.services import _int_id, _rowcount, reserve
 from prm_saas.display import masked_phone
 from prm_saas.mall.models import HealthPackage, PackageLocation
+from prm_saas.membership import cards, points
+from prm_saas.membership.models import RuleKind
 from prm_saas.orders.models import PaymentMethod
 from tenants.db import TenantSession
 from tenants.errors import DomainError, NotFound
@@ -259,7 +261,9 @@ def mark_no_show(
 def complete(
     *, session: TenantSession, actor: Principal, booking_id: int, now: datetime | None = None
 ) -> Booking:
-    """A checked-in patient finished the checkup (later issues award points here)."""
+    """A checked-in patient finished the checkup: the tenant's CHECKUP_COMPLETED
+    points are earned (once per booking, by its idempotency key) and the card's
+    level recalculated, in the same transaction."""
     actor = require_staff(session, actor, Permission.FRONT_DESK)
     now = now or utcnow()
     b = get_or_404(session, Booking, _int_id(booking_id))
@@ -270,6 +274,15 @@ def complete(
     if not _move(session, b, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED, now):
         raise DomainError("booking.not_checked_in")
     record(session, actor=actor, action="booking.complete", target_type="booking", target_id=b.id)
+    points.award(
+        session,
+        patient_id=b.patient_id,
+        rule=RuleKind.CHECKUP_COMPLETED,
+        source=points.Source("booking", str(b.id)),
+        idempotency_key=f"booking:{b.id}:completed",
+        now=now,
+    )
+    cards.recalc_level(session, patient_id=b.patient_id, now=now)
     return b
 
 

@@ -69,10 +69,11 @@ def test_registration_writes_patient_session_and_audit_and_signs_in(world: World
         locale="en-US",
     )
 
-    assert counts(world.a) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    # Two audit rows: the registration and the member card it issued (policy default).
+    assert counts(world.a) == (before[0] + 1, before[1] + 1, before[2] + 2)
     with tenant_session(world.a.id) as s:
         p = s.exec(select(Patient).where(Patient.id == reg.principal.id)).one()
-        ev = s.exec(select(AuditEvent)).one()
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "patient.registered")).one()
         assert resolve_session(session=s, token=reg.token, kind=PrincipalKind.PATIENT) == (
             reg.principal
         )
