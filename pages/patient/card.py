@@ -7,6 +7,7 @@ Pages only call services (prm_saas.membership); every check lives there.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import reflex as rx
@@ -19,9 +20,21 @@ from components.patient_state import PatientState
 from components.routing import page
 from pages.patient.wallet import PAT, level_info, member_links
 from prm_saas.booking.qr import checkin_qr_svg
+from prm_saas.membership.barcode import svg as barcode_svg
 from prm_saas.membership.cards import issue_card
 from prm_saas.membership.wallet import wallet
 from tenants.types import utcnow
+
+
+def barcode_uri(number: str) -> str:
+    """The card number as a Code 128 barcode, an SVG data URI for an image ("" if none)."""
+    if not number:
+        return ""
+    try:
+        picture = barcode_svg(number)
+    except ValueError:
+        return ""  # a character Code 128 B cannot hold: the QR code still works
+    return "data:image/svg+xml;base64," + base64.b64encode(picture.encode()).decode()
 
 
 class CardState(FormMixin, PatientState):
@@ -41,7 +54,7 @@ class CardState(FormMixin, PatientState):
         self.balance = str(got.balance)
         number = got.card_number
         self.qr = checkin_qr_svg(number) if number else ""
-        self.barcode = ""
+        self.barcode = barcode_uri(number)
 
     @rx.event
     def load(self) -> Any:

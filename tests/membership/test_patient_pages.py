@@ -3,12 +3,13 @@ what the services returned, in the patient's language and the tenant's zone."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
-from pages.patient.card import card_page
+from pages.patient.card import barcode_uri, card_page
 from pages.patient.rewards import coupon_row, reward_row, rewards_page, terms_text
 from pages.patient.wallet import (
     benefits_text,
@@ -264,3 +265,10 @@ def test_a_coupon_row_shows_its_code_status_and_local_expiry() -> None:
         "2026-12-05 09:00",
         "",
     )
+
+
+def test_the_card_number_as_a_barcode_image() -> None:
+    uri = barcode_uri("M00000042")
+    assert uri.startswith("data:image/svg+xml;base64,")
+    assert b"M00000042" in base64.b64decode(uri.split(",", 1)[1])
+    assert barcode_uri("") == ""
