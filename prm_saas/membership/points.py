@@ -495,15 +495,22 @@ def reverse(
     idempotency_key: str,
     now: datetime,
     reason: str = "refund",
+    points: int | None = None,
 ) -> list[PointsEntry]:
     """Claw back what ``source`` earned (a refunded order), once per source and
     patient: first from the source's own lots, then from the others oldest expiry
     first. Points already spent are taken below zero under ``allow_negative``, or
-    forgiven under ``floor_zero``. Returns the reverse entries (existing or new)."""
+    forgiven under ``floor_zero``. Returns the reverse entries (existing or new).
+
+    With ``points`` (a partial refund's share), at most that many per patient and
+    never more than the source earned less what was reversed before; once per
+    ``idempotency_key`` (a repeated key returns its entry), so each partial
+    refund claws back once and several add up to at most a full reversal."""
     key = _check_key(idempotency_key)
     src = _source(source)
     if not src.type:
         raise DomainError("points.key_invalid")
+    share = None if points is None else _check_points(points)
     earned = session.exec(
         select(PointsEntry.patient_id, func.sum(PointsEntry.points))
         .where(
@@ -517,22 +524,41 @@ def reverse(
     out: list[PointsEntry] = []
     for pid, total in sorted(earned):
         account = lock_account(session, pid)
-        done = session.exec(
-            select(PointsEntry).where(
-                col(PointsEntry.patient_id) == pid,
-                col(PointsEntry.source_type) == src.type,
-                col(PointsEntry.source_id) == src.id,
-                col(PointsEntry.kind) == EntryKind.REVERSE,
-            )
-        ).first()
-        if done is not None:
-            out.append(done)
-            continue
+        entry_key = key if len(earned) == 1 else f"{key}#{pid}"[:KEY_MAX]
+        if share is None:
+            done = session.exec(
+                select(PointsEntry).where(
+                    col(PointsEntry.patient_id) == pid,
+                    col(PointsEntry.source_type) == src.type,
+                    col(PointsEntry.source_id) == src.id,
+                    col(PointsEntry.kind) == EntryKind.REVERSE,
+                )
+            ).first()
+            if done is not None:
+                out.append(done)
+                continue
+            wanted = int(total)
+        else:
+            first = _by_key(session, entry_key)
+            if first is not None:
+                out.append(_replay(first, pid, EntryKind.REVERSE))
+                continue
+            reversed_before = session.exec(
+                select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                    col(PointsEntry.patient_id) == pid,
+                    col(PointsEntry.source_type) == src.type,
+                    col(PointsEntry.source_id) == src.id,
+                    col(PointsEntry.kind) == EntryKind.REVERSE,
+                )
+            ).one()
+            wanted = min(share, int(total) + int(reversed_before))
+            if wanted <= 0:
+                continue
         lots = _lots(session, pid)
         own = [lot for lot in lots if (lot.source_type, lot.source_id) == (src.type, src.id)]
         rest = [lot for lot in lots if lot not in own]
-        taken = _take(own + rest, int(total))
-        due = int(total) if policy == NegativePolicy.ALLOW_NEGATIVE else taken
+        taken = _take(own + rest, wanted)
+        due = wanted if policy == NegativePolicy.ALLOW_NEGATIVE else taken
         entry = PointsEntry(
             patient_id=pid,
             kind=EntryKind.REVERSE,
@@ -540,7 +566,7 @@ def reverse(
             reason=reason[:200],
             source_type=src.type,
             source_id=src.id,
-            idempotency_key=key if len(earned) == 1 else f"{key}#{pid}"[:KEY_MAX],
+            idempotency_key=entry_key,
             created_at=now,
         )
         if _insert_entry(session, entry) is None:

@@ -46,6 +46,8 @@ from prm_saas.booking import services as booking_services
 from prm_saas.booking.models import Booking, BookingStatus
 from prm_saas.booking.schedule import get_booking_settings
 from prm_saas.mall.pricing import PricedPackage, package_for_booking
+from prm_saas.membership import cards, points, rewards
+from prm_saas.membership.models import EntryKind, PointsEntry, RuleKind
 from prm_saas.orders import stripe_gateway as gateway
 from prm_saas.orders.models import (
     Order,
@@ -382,6 +384,7 @@ def checkout(
     payment_method: str,
     idempotency_key: str,
     now: datetime,
+    coupon_code: str = "",
 ) -> CheckoutResult:
     """The patient orders a package for a slot: seat + order in one transaction.
 
@@ -389,6 +392,12 @@ def checkout(
     ``hold_minutes``; ``clinic`` (pay at the front desk) confirms the booking at
     once if the tenant allows it (``orders.clinic_not_allowed`` otherwise). The
     same idempotency key (per patient) returns the same order and booking.
+
+    A coupon code (``coupon_code``) and the patient's member level discount are
+    priced by ``rewards.price_order`` as negative lines; the coupon is taken
+    with a conditional UPDATE in this transaction (``coupon.used`` if another
+    checkout got it first). An order whose total comes to 0 is paid at once and
+    needs no Stripe.
     """
     actor = require_patient(session, actor)
     key = _clean_key(idempotency_key)
@@ -412,6 +421,11 @@ def checkout(
         location_id=location_id,
         addon_item_ids=list(addon_item_ids),
     )
+    assert actor.id is not None
+    quoted = rewards.price_order(
+        session, patient_id=actor.id, priced=priced, coupon_code=coupon_code, now=now
+    )
+    priced = rewards.priced_with(priced, quoted)
     online = method == PaymentMethod.STRIPE and priced.total_fen > 0
     hold_until = now + timedelta(minutes=settings.hold_minutes) if online else None
     try:
@@ -436,6 +450,9 @@ def checkout(
                 idempotency_key=idem,
                 now=now,
             )
+            if quoted.coupon_id is not None:
+                assert order.id is not None
+                rewards.take_coupon(session, coupon_id=quoted.coupon_id, order_id=order.id, now=now)
     except IntegrityError:
         # A concurrent request with the same key won; answer with its order.
         winner = session.exec(select(Order).where(Order.idempotency_key == idem)).first()
@@ -448,7 +465,12 @@ def checkout(
         action="orders.checkout",
         target_type="order",
         target_id=order.id,
-        details={"booking_id": booking.id, "method": str(method), "total_fen": order.total_fen},
+        details={
+            "booking_id": booking.id,
+            "method": str(method),
+            "total_fen": order.total_fen,
+            "coupon": quoted.coupon_code,
+        },
     )
     return _checkout_result(tid, order)
 
@@ -598,6 +620,7 @@ def _apply_paid(
         order.expires_at = None
         session.add(order)
         record(session, actor=None, action="orders.paid", target_type="order", target_id=order.id)
+        _award_paid_points(session, order, amount_fen, now)
         return "paid"
     new_booking = None
     if order.status != OrderStatus.CANCELLED:
@@ -615,6 +638,9 @@ def _apply_paid(
             target_id=order.id,
             details={"booking_id": new_booking},
         )
+        # The expiry gave the coupon back; the price paid had it, so take it again.
+        rewards.retake_coupon(session, order_id=order.id, now=now)
+        _award_paid_points(session, order, amount_fen, now)
         return "paid_reseated"
     session.add(order)
     session.flush()
@@ -628,6 +654,64 @@ def _apply_paid(
         actor=None,
     )
     return "paid_late_refunded"
+
+
+def _award_paid_points(session: TenantSession, order: Order, paid_fen: int, now: datetime) -> None:
+    """Points for what the order paid (the tenant's per-yuan rule, locked for the
+    return window), once per order; then the patient's level."""
+    if paid_fen <= 0 or order.id is None:
+        return
+    points.award(
+        session,
+        patient_id=order.patient_id,
+        rule=RuleKind.PER_YUAN_PAID,
+        source=points.Source("order", str(order.id)),
+        idempotency_key=f"order:{order.id}:paid",
+        now=now,
+        paid_fen=paid_fen,
+    )
+    cards.recalc_level(session, patient_id=order.patient_id, now=now)
+
+
+def _claw_back_points(session: TenantSession, order: Order, now: datetime) -> None:
+    """Take back the points the order earned, in the share refunded: each counted
+    refund (in id order) takes ``earned * refunded so far // paid`` minus what the
+    refunds before it took, so a full refund takes all of them and each refund
+    does so once (its own ledger key)."""
+    if order.id is None or order.paid_fen <= 0:
+        return
+    source = points.Source("order", str(order.id))
+    earned = int(
+        session.exec(
+            select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                col(PointsEntry.source_type) == source.type,
+                col(PointsEntry.source_id) == source.id,
+                col(PointsEntry.kind) == EntryKind.EARN,
+            )
+        ).one()
+    )
+    if earned <= 0:
+        return
+    refunds = session.exec(
+        select(Refund)
+        .where(Refund.order_id == order.id, col(Refund.status).in_(COUNTED_REFUNDS))
+        .order_by(col(Refund.id))
+    ).all()
+    so_far, due_before = 0, 0
+    for r in refunds:
+        so_far = min(order.paid_fen, so_far + r.amount_fen)
+        due = earned * so_far // order.paid_fen
+        if due > due_before:
+            points.reverse(
+                session,
+                source=source,
+                idempotency_key=f"order:{order.id}:refund:{r.id}",
+                now=now,
+                reason="refund",
+                points=due - due_before,
+            )
+        due_before = due
+    cards.recalc_level(session, patient_id=order.patient_id, now=now)
 
 
 def mark_paid(*, session: TenantSession, order_id: int, amount_fen: int, now: datetime) -> str:
@@ -676,6 +760,7 @@ def mark_clinic_paid(
     record(
         session, actor=actor, action="orders.clinic_paid", target_type="order", target_id=order.id
     )
+    _award_paid_points(session, order, order.total_fen, now)
 
 
 def _sync_refunds(session: TenantSession, order: Order, payment: Payment, now: datetime) -> None:
@@ -710,6 +795,7 @@ def _sync_refunds(session: TenantSession, order: Order, payment: Payment, now: d
         session.add(row)
     session.flush()
     _set_refund_totals(order, session)
+    _claw_back_points(session, order, now)
 
 
 def sync_payment_intent(*, session: TenantSession, intent_id: str, now: datetime) -> str:
@@ -798,6 +884,7 @@ def _refund_locked(
     session.flush()
     order.updated_at = now
     _set_refund_totals(order, session)
+    _claw_back_points(session, order, now)
     record(
         session,
         actor=actor,
@@ -906,6 +993,7 @@ def cancel_order_by_patient(
         order.status = OrderStatus.CANCELLED
         order.updated_at = now
         session.add(order)
+        rewards.give_back_coupon(session, order_id=order.id, now=now)
         payment = _stripe_payment(session, order.id)
         if payment is not None:
             ref = payment.provider_ref
@@ -988,6 +1076,7 @@ def expire_unpaid(*, session: TenantSession, now: datetime) -> int:
         order.status = OrderStatus.EXPIRED
         order.updated_at = now
         session.add(order)
+        rewards.give_back_coupon(session, order_id=order.id, now=now)
         if order.booking_id is not None:
             booking_services.release(
                 session=session,
