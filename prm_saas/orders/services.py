@@ -697,6 +697,8 @@ def _claw_back_points(session: TenantSession, order: Order, now: datetime) -> No
         .where(Refund.order_id == order.id, col(Refund.status).in_(COUNTED_REFUNDS))
         .order_by(col(Refund.id))
     ).all()
+    if not refunds:
+        return
     so_far, due_before = 0, 0
     for r in refunds:
         so_far = min(order.paid_fen, so_far + r.amount_fen)

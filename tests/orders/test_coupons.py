@@ -19,6 +19,7 @@ import pytest
 from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Principal
+from prm_saas.booking import services as booking_services
 from prm_saas.booking.models import BookingStatus
 from prm_saas.i18n import translate
 from prm_saas.mall.models import PackageLocation
@@ -28,6 +29,7 @@ from prm_saas.membership.models import (
     CouponStatus,
     MemberCard,
     MembershipLevel,
+    NegativePolicy,
     PointsEntry,
     PointsRule,
     RuleKind,
@@ -39,7 +41,7 @@ from tenants.errors import DomainError, NotFound
 from tenants.resolution import TenantInfo
 from tests.booking.builders import make_location, make_package, slots_of
 from tests.factories import World, make_patient
-from tests.membership.helpers import check
+from tests.membership.helpers import check, set_policy
 from tests.orders.helpers import (
     PRICE_FEN,
     Shop,
@@ -560,3 +562,64 @@ def test_the_same_coupon_at_two_concurrent_checkouts_is_used_once(world: World) 
     with tenant_session(world.a.id) as s:
         (order_id,) = s.exec(select(Order.id)).all()
     assert (used.status, used.order_id) == (CouponStatus.USED, order_id)
+
+
+@pytest.mark.parametrize(
+    ("policy", "balance"),
+    [(NegativePolicy.ALLOW_NEGATIVE, -150), (NegativePolicy.FLOOR_ZERO, 0)],
+)
+def test_a_partial_refund_after_the_points_were_spent_follows_the_policy(
+    world: World, policy: NegativePolicy, balance: int
+) -> None:
+    shop = make_shop(world.a, world.admin_a)
+    _per_yuan(world.a)
+    set_policy(world.a, policy)
+    order_id = _clinic_paid(world, shop)  # 500 points, spendable after the return window
+    with tenant_session(world.a.id) as s:
+        points.redeem(
+            s,
+            actor=world.patient_a,
+            patient_id=world.patient_a.id,
+            points=400,
+            reason="test",
+            source=None,
+            idempotency_key="spend",
+            now=shop.now + timedelta(days=8),
+        )
+
+    _staff_refund(world, shop, order_id, PRICE_FEN // 2, "half")
+
+    assert check(world.a, world.patient_a.id).balance == balance
+    assert check(world.a, world.patient_a.id).ok
+    expected = 250 if policy == NegativePolicy.ALLOW_NEGATIVE else 100
+    assert _entries(world.a, order_id) == [("earn", 500), ("reverse", -expected)]
+
+
+def test_a_late_payment_that_re_seats_takes_the_given_back_coupon_again(world: World) -> None:
+    shop = make_shop(world.a, world.admin_a)
+    _per_yuan(world.a)
+    c = _coupon(shop, world.admin_a, world.patient_a)
+    res = _checkout(shop, world.patient_a, c.code)
+    pi = intent_for(world.a, res.order_id)
+    assert pay(world.a, res.order_id) == "succeeded"
+    # The beat expired the order (its view of Stripe a moment old) while the card was
+    # charged: the booking lapsed and the coupon went back.
+    with tenant_session(world.a.id) as s:
+        order = s.exec(select(Order).where(col(Order.id) == res.order_id)).one()
+        order.status = OrderStatus.EXPIRED
+        s.add(order)
+        booking_services.release(
+            session=s,
+            booking_id=res.booking_id,
+            now=shop.now + timedelta(minutes=16),
+            status=BookingStatus.EXPIRED,
+        )
+        rewards.give_back_coupon(s, order_id=res.order_id, now=shop.now)
+    assert _stored(world.a, c.id).status == CouponStatus.ISSUED
+
+    r = deliver(event("payment_intent.succeeded", stripe_get(f"/v1/payment_intents/{pi}")))
+
+    assert r.json()["status"] == "paid_reseated"
+    again = _stored(world.a, c.id)
+    assert (again.status, again.order_id) == (CouponStatus.USED, res.order_id)
+    assert _entries(world.a, res.order_id) == [("earn", 400)]
