@@ -185,6 +185,7 @@ def load_demo() -> list[str]:
         _demo_messages(tid, spec)
         _demo_booking(tid, spec)
         _demo_appointments(tid)
+        _demo_rewards(tid)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
@@ -372,3 +373,70 @@ def _demo_appointments(tenant_id: int) -> None:
                             )
                 except DomainError:
                     continue  # e.g. a package this patient is not eligible for
+
+
+def _demo_rewards(tenant_id: int) -> None:
+    """A rewards catalog to spend points on: two discount coupons, the cheapest
+    package for points + 99 yuan, and a gift at the front desk."""
+    from prm_saas.mall.models import HealthPackage
+    from prm_saas.membership.models import Reward, RewardKind
+
+    with tenant_session(tenant_id) as s:
+        if s.exec(select(Reward.id)).first() is not None:
+            return
+        s.add_all(
+            [
+                Reward(
+                    kind=RewardKind.DISCOUNT_COUPON,
+                    name_zh="满300减50元券",
+                    name_en="50 yuan off 300",
+                    description_zh="体检套餐订单满 300 元可用，30 天内有效。",
+                    description_en="On a checkup order of 300 yuan or more; valid 30 days.",
+                    points_cost=500,
+                    discount_fen=5000,
+                    min_spend_fen=30000,
+                    stock=200,
+                ),
+                Reward(
+                    kind=RewardKind.DISCOUNT_COUPON,
+                    name_zh="9折券",
+                    name_en="10% off",
+                    description_zh="任意体检套餐九折，每人限兑 2 张。",
+                    description_en="10% off any checkup package; two per person.",
+                    points_cost=800,
+                    discount_percent=10,
+                    per_patient_limit=2,
+                ),
+                Reward(
+                    kind=RewardKind.GIFT,
+                    name_zh="定制保温杯",
+                    name_en="Insulated cup",
+                    description_zh="到店前台凭券码领取。",
+                    description_en="Collect it at the front desk with the code.",
+                    points_cost=1500,
+                    stock=50,
+                    per_patient_limit=1,
+                ),
+            ]
+        )
+        cheapest = s.exec(
+            select(HealthPackage)
+            .where(col(HealthPackage.published))
+            .order_by(col(HealthPackage.sale_price_fen))
+        ).first()
+        if cheapest is not None and cheapest.sale_price_fen > 9900:
+            s.add(
+                Reward(
+                    kind=RewardKind.PACKAGE_COUPON,
+                    name_zh=f"积分+99元换{cheapest.name_zh}",
+                    name_en=f"{cheapest.name_en or cheapest.name_zh} for points + 99 yuan",
+                    description_zh="指定套餐仅需 99 元，60 天内有效。",
+                    description_en="This package for 99 yuan; valid 60 days.",
+                    points_cost=3000,
+                    package_id=cheapest.id,
+                    cash_fen=9900,
+                    stock=20,
+                    per_patient_limit=1,
+                    coupon_valid_days=60,
+                )
+            )
