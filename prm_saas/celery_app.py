@@ -48,6 +48,7 @@ TASK_MODULES = (
     "prm_saas.messaging.tasks",
     "prm_saas.booking.tasks",
     "prm_saas.challenges.tasks",
+    "prm_saas.membership.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -140,6 +141,14 @@ def _make_app() -> Celery:
                 "task": "challenges.nudge_due",
                 "schedule": crontab(hour=1, minute=23),
                 "options": {"expires": 20 * 60 * 60},
+            },
+            # The membership day of every tenant (points expiry at the tenant's local
+            # midnight, birthdays, levels, pre-expiry notices), hourly at :07 so each
+            # zone's day is handled soon after it starts; repeats in a day do nothing.
+            "membership-daily": {
+                "task": "membership.daily_due",
+                "schedule": crontab(minute=7),
+                "options": {"expires": 50 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

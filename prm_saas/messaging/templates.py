@@ -57,6 +57,7 @@ TEMPLATE_MODULES = (
     "prm_saas.messaging.catalog",
     "prm_saas.booking.messages",
     "prm_saas.challenges.messages",
+    "prm_saas.membership.messages",
 )
 _loaded = False
 
