@@ -22,6 +22,13 @@ booking for the same slot can be made now (same checks as a fresh reservation:
 seat free, slot not started), it is made, confirmed, and the order is paid;
 otherwise the payment is refunded in full at once and the order ends
 ``refunded``. A payment for an order the patient cancelled is refunded in full.
+
+Membership (docs/design/membership.md): checkout prices a coupon and the member
+level's discount as negative lines (``rewards.price_order``) and takes the
+coupon in its transaction; an unpaid order that expires or is cancelled gives
+the coupon back. Payment earns points by the per-yuan rule once per order
+(key ``order:<id>:paid``) and recalculates the level; every refund takes back
+its share of those points once (key ``order:<id>:refund:<refund id>``).
 """
 
 from __future__ import annotations
@@ -1078,7 +1085,6 @@ def expire_unpaid(*, session: TenantSession, now: datetime) -> int:
         order.status = OrderStatus.EXPIRED
         order.updated_at = now
         session.add(order)
-        rewards.give_back_coupon(session, order_id=order.id, now=now)
         if order.booking_id is not None:
             booking_services.release(
                 session=session,
@@ -1086,6 +1092,8 @@ def expire_unpaid(*, session: TenantSession, now: datetime) -> int:
                 now=now,
                 status=BookingStatus.EXPIRED,
             )
+        # After the seat, as checkout takes them (slot, then coupon): no lock cycle.
+        rewards.give_back_coupon(session, order_id=order.id, now=now)
         record(session, actor=None, action="orders.expired", target_type="order", target_id=oid)
         if payment is not None:
             ref = payment.provider_ref
