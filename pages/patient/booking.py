@@ -34,6 +34,7 @@ from prm_saas.booking.services import (
 from prm_saas.booking.waitlist import join_waitlist, leave_waitlist, my_waitlist
 from prm_saas.display import local_time, yuan
 from prm_saas.mall.storefront import package_detail
+from prm_saas.membership.rewards import quote
 from prm_saas.orders.services import (
     cancel_order_by_patient,
     checkout,
@@ -140,6 +141,61 @@ class BookState(FormMixin, PatientState):
     # One key per visit of the page: a double tap, a retried request or a second
     # tab with the same form makes one order, one booking and one charge.
     idem_key: str = ""
+    # The coupon applied and the price with it and the member discount (the
+    # service's quote; "" until quoted). Checkout prices the order again itself.
+    coupon_code: str = ""
+    coupon_error: str = ""
+    coupon_off: str = ""
+    member_off: str = ""
+    quoted_total: str = ""
+
+    def _requote(self) -> None:
+        """Ask the service for the price with the coupon and the member discount."""
+        self.coupon_off = self.member_off = self.quoted_total = ""
+        if not self.location_id:
+            return
+        addons = [int(a) for a in self.chosen_addons]
+
+        def use_case(code: str) -> Any:
+            return lambda s, p: quote(
+                session=s,
+                actor=p,
+                package_id=self.package_id,
+                location_id=int(self.location_id),
+                addon_item_ids=addons,
+                coupon_code=code,
+                now=utcnow(),
+            )
+
+        errors: list[str] = []
+        got, _ev = self._run(PAT, use_case(self.coupon_code), lambda m, _f: errors.append(m))
+        if got is None and self.coupon_code:
+            # The coupon no longer applies (e.g. an add-on removed under its minimum).
+            self.coupon_error, self.coupon_code = (errors or [""])[0], ""
+            got, _ev = self._run(PAT, use_case(""), lambda _m, _f: None)
+        if got is None:
+            return
+        self.coupon_code = got.coupon_code  # as stored (typed in any case, with spaces)
+        self.coupon_off = yuan(got.coupon_discount_fen) if got.coupon_discount_fen else ""
+        self.member_off = yuan(got.member_discount_fen) if got.member_discount_fen else ""
+        self.quoted_total = yuan(got.total_fen)
+
+    @rx.event
+    def apply_coupon(self, form: dict[str, Any]) -> None:
+        """Try a coupon code: the price with it, or why it does not apply."""
+        self.coupon_error = ""
+        code = form.get("coupon", "") if isinstance(form, dict) else ""
+        code = code.strip()[:40] if isinstance(code, str) else ""
+        if not code:
+            return
+        self.coupon_code = code
+        self._requote()
+
+    @rx.event
+    def remove_coupon(self) -> None:
+        """Pay without the coupon."""
+        self.coupon_code = self.coupon_error = ""
+        self._requote()
 
     @rx.var
     def total_label(self) -> str:
@@ -154,6 +210,8 @@ class BookState(FormMixin, PatientState):
         self.slots, self.days, self.slot_id, self.day = [], [], "", ""
         self.chosen_addons, self.pay_method, self.submitting = [], "stripe", False
         self.idem_key = uuid.uuid4().hex
+        self.coupon_code = self.coupon_error = ""
+        self.coupon_off = self.member_off = self.quoted_total = ""
         redirect = self._load(PAT)
         if redirect is not None or self.page_status != "ok":
             return redirect
@@ -246,6 +304,7 @@ class BookState(FormMixin, PatientState):
         self.location_id = str(location_id)
         self._load_days()
         self._load_slots()
+        self._requote()
         return None
 
     @rx.event
@@ -274,6 +333,7 @@ class BookState(FormMixin, PatientState):
             self.chosen_addons = [a for a in self.chosen_addons if a != item_id]
         else:
             self.chosen_addons = [*self.chosen_addons, item_id]
+        self._requote()
 
     @rx.event
     def set_pay_method(self, method: str) -> None:
@@ -325,6 +385,7 @@ class BookState(FormMixin, PatientState):
                 payment_method=self.pay_method,
                 idempotency_key=self.idem_key,
                 now=utcnow(),
+                coupon_code=self.coupon_code,
             )
 
         result, ev = self._run(PAT, use_case, self._fail)
@@ -425,6 +486,71 @@ def _section(title_key: str, *children: rx.Component) -> rx.Component:
     )
 
 
+def _coupon_section() -> rx.Component:
+    """The coupon field and the discounts the quote gave."""
+    s = BookState
+    return _section(
+        "mycheckout.coupon",
+        rx.cond(
+            s.coupon_code != "",
+            rx.hstack(
+                rx.badge(s.coupon_code, size="2", id="coupon-applied"),
+                rx.spacer(),
+                rx.text("-", s.coupon_off, size="2", color=rx.color("red", 10), id="coupon-off"),
+                rx.button(
+                    t("mycheckout.remove"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=s.remove_coupon,
+                    id="coupon-remove",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="coupon",
+                        id="coupon-input",
+                        placeholder=t("mycheckout.coupon_placeholder"),
+                        size="3",
+                        flex="1",
+                        max_length=40,
+                    ),
+                    rx.button(
+                        t("mycheckout.apply"),
+                        type="submit",
+                        size="3",
+                        variant="soft",
+                        id="coupon-apply",
+                    ),
+                    width="100%",
+                ),
+                on_submit=s.apply_coupon,
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            s.coupon_error != "",
+            rx.text(s.coupon_error, size="1", color_scheme="red", id="coupon-error"),
+        ),
+        rx.cond(
+            s.member_off != "",
+            rx.hstack(
+                rx.text(t("mycheckout.member_discount"), size="2"),
+                rx.spacer(),
+                rx.text("-", s.member_off, size="2", color=rx.color("red", 10)),
+                width="100%",
+                id="member-discount",
+            ),
+        ),
+        rx.link(
+            t("mycheckout.my_coupons"), href=AppState.base_path + "/rewards?tab=coupons", size="1"
+        ),
+    )
+
+
 @page("/book/[package_id]", title="Book", on_load=BookState.load)
 def book_page() -> rx.Component:
     """Choose location, day, slot, add-ons and payment, then check out."""
@@ -516,8 +642,15 @@ def book_page() -> rx.Component:
                     on_change=s.set_pay_method,
                 ),
             ),
+            _coupon_section(),
             rx.hstack(
-                rx.text(t("booking.total"), " ", s.total_label, weight="bold", id="book-total"),
+                rx.text(
+                    t("booking.total"),
+                    " ",
+                    rx.cond(s.quoted_total != "", s.quoted_total, s.total_label),
+                    weight="bold",
+                    id="book-total",
+                ),
                 rx.spacer(),
                 rx.button(
                     t("booking.submit"),

@@ -6,17 +6,28 @@ nickname-only leaderboard; the other tenant's patient gets "not found"."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
 
+from prm_saas.accounts.authz import Principal
+from prm_saas.booking import frontdesk
+from prm_saas.booking.calendar import bookable_days
+from prm_saas.booking.schedule import available_slots
 from prm_saas.challenges import services as challenges
 from prm_saas.challenges.services import ChallengeInput
+from prm_saas.membership import admin, points, rewards
+from prm_saas.membership.models import Coupon, CouponStatus
+from prm_saas.orders.models import Order
+from prm_saas.orders.services import checkout
 from tenants.db import tenant_session
 from tenants.types import utcnow
-from tests.e2e.test_booking_flow import PHONE, _sign_in_patient
+from tests.booking.builders import make_location, make_package
+from tests.e2e.test_booking_flow import PHONE, _move_slot_to_today, _sign_in_patient
 from tests.factories import World, make_patient
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +60,132 @@ def _challenge(world: World, title: str) -> int:
         cid = int(c.id or 0)
         challenges.publish_challenge(session=s, actor=world.admin_a, challenge_id=cid)
     return cid
+
+
+def _checked_in_booking(world: World, patient: Principal, loc: int, pkg: int) -> int:
+    """A booking of ``patient`` paid at the clinic, on a slot moved to now, checked in."""
+    now = utcnow()
+    with tenant_session(world.a.id) as s:
+        day = next(d.day for d in bookable_days(session=s, location_id=loc, now=now) if d.open)
+        slot = next(
+            v
+            for v in available_slots(session=s, location_id=loc, day=day, package_id=pkg, now=now)
+            if v.bookable
+        )
+        done = checkout(
+            session=s,
+            actor=patient,
+            package_id=pkg,
+            location_id=loc,
+            slot_id=slot.id,
+            addon_item_ids=[],
+            payment_method="clinic",
+            idempotency_key=f"e2e-{patient.id}",
+            now=now,
+        )
+    _move_slot_to_today(world, slot.id)
+    with tenant_session(world.a.id) as s:
+        frontdesk.check_in(session=s, actor=world.staff_a, code_or_id=done.booking_id)
+    return done.booking_id
+
+
+def test_points_from_a_checkup_buy_a_coupon_that_lowers_the_price_at_checkout(
+    page: Page, server: str, world: World
+) -> None:
+    loc = make_location(world.a, world.admin_a, capacity=3, max_days_ahead=30)
+    pkg = make_package(world.a, [loc], code="E2E-PTS")
+    with tenant_session(world.a.id) as s:
+        admin.set_rule(
+            session=s, actor=world.admin_a, kind="checkup_completed", points=500, active=True
+        )
+        reward = rewards.create_reward(
+            session=s,
+            actor=world.admin_a,
+            kind="discount_coupon",
+            name_zh="五十元体检券E2E",
+            name_en="50 yuan off E2E",
+            points_cost=300,
+            discount_yuan="50",
+            per_patient_limit="1",
+        )
+    patient = make_patient(world.a, name="赵一鸣")
+    booking_id = _checked_in_booking(world, patient, loc, pkg)
+
+    page.set_viewport_size(PHONE)
+    _sign_in_patient(page, server, world.a.slug, patient.label)
+
+    # Before the checkup is done: no points.
+    page.goto(f"{server}/t/{world.a.slug}/wallet")
+    expect(page.locator("#wallet-balance")).to_have_text("0")
+
+    # The front desk completes the checkup; the points arrive in the wallet.
+    with tenant_session(world.a.id) as s:
+        frontdesk.complete(session=s, actor=world.staff_a, booking_id=booking_id)
+    page.reload()
+    expect(page.locator("#wallet-balance")).to_have_text("500")
+    expect(page.locator("#wallet-spendable")).to_have_text("500")
+    expect(page.locator("#wallet-history")).to_contain_text("完成体检")
+    expect(page.locator("#wallet-history")).to_contain_text("+500")
+
+    # The card: opened by the patient, shown with its number and QR code.
+    page.goto(f"{server}/t/{world.a.slug}/card")
+    page.click("#open-card")
+    expect(page.locator("#card-number")).to_have_text(re.compile(r"\w+\d{4,}"))
+    expect(page.locator("#card-qr")).to_be_visible()
+    expect(page.locator("#card-barcode")).to_be_visible()
+
+    # Redeem the coupon (after a confirmation); it shows under my coupons with its code.
+    page.goto(f"{server}/t/{world.a.slug}/rewards")
+    expect(page.locator("#rewards-spendable")).to_have_text("500")
+    page.click(f"#redeem-{reward.id}")
+    page.click(f"#confirm-redeem-{reward.id}")
+    expect(page.locator("#form-notice")).to_be_visible()
+    with tenant_session(world.a.id) as s:
+        coupon = s.exec(select(Coupon).where(Coupon.patient_id == patient.id)).one()
+        assert (coupon.status, coupon.reward_id) == (CouponStatus.ISSUED, reward.id)
+        assert points.balance(s, actor=patient, patient_id=patient.id) == 200
+    expect(page.locator(f"#coupon-code-{coupon.id}")).to_have_text(coupon.code)
+    expect(page.locator("#rewards-spendable")).to_have_text("200")
+
+    # Checkout with the code: the price drops by 50 yuan; paid at the clinic.
+    now = utcnow()
+    with tenant_session(world.a.id) as s:
+        day = next(
+            d.day
+            for d in bookable_days(session=s, location_id=loc, now=now)
+            if d.open and d.day >= (now + timedelta(days=2)).date()
+        )
+        slot = next(
+            v
+            for v in available_slots(session=s, location_id=loc, day=day, package_id=pkg, now=now)
+            if v.bookable
+        )
+    page.goto(f"{server}/t/{world.a.slug}/book/{pkg}")
+    page.click(f"#day-{day.isoformat()}")
+    page.click(f"#slot-{slot.id}")
+    expect(page.locator("#book-total")).to_contain_text("¥500.00")
+    page.fill("#coupon-input", "WRONG-CODE")
+    page.click("#coupon-apply")
+    expect(page.locator("#coupon-error")).to_be_visible()
+    expect(page.locator("#book-total")).to_contain_text("¥500.00")
+    page.fill("#coupon-input", coupon.code.lower())
+    page.click("#coupon-apply")
+    expect(page.locator("#coupon-applied")).to_be_visible()
+    expect(page.locator("#coupon-off")).to_contain_text("¥50.00")
+    expect(page.locator("#book-total")).to_contain_text("¥450.00")
+    page.click("#pay-clinic")
+    page.click("#book-submit")
+    expect(page).to_have_url(re.compile(rf"/t/{world.a.slug}/bookings/\d+$"))
+    new_booking = int(page.url.rsplit("/", 1)[1])
+    with tenant_session(world.a.id) as s:
+        order = s.exec(select(Order).where(Order.booking_id == new_booking)).one()
+        used = s.exec(select(Coupon).where(Coupon.id == coupon.id)).one()
+    assert order.total_fen == 45000
+    assert (used.status, used.order_id) == (CouponStatus.USED, order.id)
+
+    # My coupons says it is used.
+    page.goto(f"{server}/t/{world.a.slug}/rewards?tab=coupons")
+    expect(page.locator(f"#coupon-status-{coupon.id}")).to_have_text("已使用")
 
 
 def test_patient_joins_checks_in_and_sees_the_leaderboard(
