@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from faker import Faker
 from sqlmodel import col, select
@@ -23,6 +23,7 @@ from prm_saas.accounts.models import (
     StaffRole,
 )
 from prm_saas.audit.services import record, record_platform
+from prm_saas.booking.schedule import local_today, tenant_zone
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue
 from tenants.db import platform_session, tenant_session
@@ -186,6 +187,7 @@ def load_demo() -> list[str]:
         _demo_booking(tid, spec)
         _demo_appointments(tid)
         _demo_rewards(tid)
+        _demo_membership(tid, spec)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
@@ -440,3 +442,158 @@ def _demo_rewards(tenant_id: int) -> None:
                     coupon_valid_days=60,
                 )
             )
+
+
+# Card prefixes of the demo tenants (the policy's card format).
+_CARD_PREFIX = {"sunshine": "SUN", "kangjian": "KJ"}
+
+
+def _demo_membership(tenant_id: int, spec: DemoTenant) -> None:
+    """Membership to look at: the policy, levels 普通/银卡/金卡, the earn rules,
+    a card for every demo patient, points history (the first patient: purchases,
+    a checkup and a challenge over the past year, 1,299 points expiring within 30
+    days, 399 still locked in the return window, level 银卡), and two published
+    challenges with participants and check-ins. Through the same services the
+    admin pages use."""
+    from prm_saas.accounts.auth import patient_principal, staff_principal
+    from prm_saas.challenges.services import (
+        ChallengeInput,
+        check_in,
+        create_challenge,
+        join,
+        publish_challenge,
+    )
+    from prm_saas.membership import admin as members
+    from prm_saas.membership import cards, points
+    from prm_saas.membership.models import MembershipLevel, RuleKind
+
+    now = utcnow()
+    with tenant_session(tenant_id) as s:
+        if s.exec(select(MembershipLevel.id)).first() is not None:
+            return
+        boss = s.exec(select(StaffMember).where(StaffMember.role == StaffRole.TENANT_ADMIN)).one()
+        actor = staff_principal(boss)
+        members.update_policy(
+            session=s,
+            actor=actor,
+            data=members.PolicyInput(
+                points_expiry_months=12,
+                return_window_days=7,
+                negative_policy="floor_zero",
+                notice_days=30,
+                card_prefix=_CARD_PREFIX.get(spec.slug, "M"),
+                card_digits=8,
+                auto_issue_card=True,
+            ),
+        )
+        for name_zh, name_en, rank, pts, spent, discount, mult in (
+            ("普通", "Basic", 0, 0, "", 0, 100),
+            ("银卡", "Silver", 1, 1000, "2000", 5, 120),
+            ("金卡", "Gold", 2, 5000, "8000", 10, 150),
+        ):
+            members.create_level(
+                session=s,
+                actor=actor,
+                data=members.LevelInput(
+                    name_zh=name_zh,
+                    name_en=name_en,
+                    rank=rank,
+                    min_points_12m=pts,
+                    min_spent_yuan_12m=spent,
+                    discount_percent=discount,
+                    multiplier_percent=mult,
+                ),
+            )
+        for kind, n in (
+            (RuleKind.PER_YUAN_PAID, 1),
+            (RuleKind.CHECKUP_COMPLETED, 200),
+            (RuleKind.CHALLENGE_COMPLETED, 100),
+            (RuleKind.BIRTHDAY, 100),
+        ):
+            members.set_rule(session=s, actor=actor, kind=kind, points=n, active=True)
+        patients = s.exec(select(Patient).order_by(col(Patient.id))).all()
+        first = patients[0]
+        cards.issue_card(s, actor=patient_principal(first), patient_id=int(first.id or 0), now=now)
+        for p in patients[1:]:
+            cards.issue_card(s, actor=actor, patient_id=int(p.id or 0), now=now)
+
+        def earned(pid: int, n: int, kind: RuleKind, days_ago: float, key: str) -> None:
+            points.earn(
+                s,
+                patient_id=pid,
+                points=n,
+                reason=f"rule:{kind.value}",
+                source=points.Source("demo", key),
+                idempotency_key=f"demo:{key}",
+                now=now - timedelta(days=days_ago),
+                lock_days=7 if kind == RuleKind.PER_YUAN_PAID else 0,
+            )
+
+        pid = int(first.id or 0)
+        # Earned 345 days ago: expires at the end of a local day about 20 days from now.
+        earned(pid, 1299, RuleKind.PER_YUAN_PAID, 345, "first:order1")
+        earned(pid, 200, RuleKind.CHECKUP_COMPLETED, 180, "first:checkup")
+        earned(pid, 699, RuleKind.PER_YUAN_PAID, 60, "first:order2")
+        earned(pid, 100, RuleKind.CHALLENGE_COMPLETED, 30, "first:challenge")
+        earned(pid, 399, RuleKind.PER_YUAN_PAID, 3, "first:order3")  # still locked
+        rng = random.Random(tenant_id)
+        for p in patients[1:25]:
+            for j in range(rng.randint(1, 3)):
+                earned(
+                    int(p.id or 0),
+                    rng.choice((299, 499, 899, 1299, 2599)),
+                    RuleKind.PER_YUAN_PAID,
+                    rng.randint(10, 330),
+                    f"{p.id}:order{j}",
+                )
+        for p in patients:
+            cards.recalc_level(s, patient_id=int(p.id or 0), now=now)
+
+        tz = tenant_zone(s)
+        today = local_today(now, tz)
+        plans = (
+            ("21 天血压打卡", "21-day blood pressure check-in", "pair", 10, 21, "mmHg"),
+            ("每日万步走", "10,000 steps a day", "number", 6, 14, "步"),
+        )
+        for title_zh, title_en, value_kind, started, days, unit in plans:
+            starts = today - timedelta(days=started)
+            challenge = create_challenge(
+                session=s,
+                actor=actor,
+                data=ChallengeInput(
+                    title_zh=title_zh,
+                    title_en=title_en,
+                    starts_on=starts,
+                    ends_on=starts + timedelta(days=days - 1),
+                    target_days=days,
+                    value_kind=value_kind,
+                    unit=unit,
+                    comparison="<=" if value_kind == "pair" else ">=",
+                    threshold=140 if value_kind == "pair" else 10000,
+                    threshold2=90 if value_kind == "pair" else None,
+                    reward_points=100,
+                    badge_name="坚持之星",
+                ),
+            )
+            cid = int(challenge.id or 0)
+            publish_challenge(session=s, actor=actor, challenge_id=cid)
+            for i, p in enumerate(patients[1:7]):
+                who = patient_principal(p)
+                join(
+                    session=s,
+                    actor=who,
+                    challenge_id=cid,
+                    nickname=f"{p.name[0]}同学{i + 1}",
+                    now=now - timedelta(days=started),
+                )
+                for d in range(started):
+                    if rng.random() < 0.25:
+                        continue  # a missed day
+                    day = starts + timedelta(days=d)
+                    at = datetime.combine(day, time(8, 30), tzinfo=tz)
+                    values: list[object] = (
+                        [rng.randint(112, 138), rng.randint(70, 88)]
+                        if value_kind == "pair"
+                        else [rng.randint(8000, 15000)]
+                    )
+                    check_in(session=s, actor=who, challenge_id=cid, values=values, now=at)

@@ -72,3 +72,52 @@ def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
     assert load_demo() == []
     with platform_session() as s:
         assert s.exec(select(func.count()).select_from(Tenant)).one() == 2
+
+
+def test_demo_members_have_cards_points_levels_and_challenges() -> None:
+    from prm_saas.accounts.auth import patient_principal
+    from prm_saas.accounts.models import Patient
+    from prm_saas.challenges.models import Challenge, ChallengeCheckin, ChallengeParticipant
+    from prm_saas.membership import points
+    from prm_saas.membership.admin import list_levels, list_rules
+    from prm_saas.membership.models import MemberCard
+    from prm_saas.membership.wallet import wallet
+
+    load_demo()
+    now = utcnow()
+    with platform_session() as s:
+        tenants = s.exec(select(Tenant).order_by(Tenant.id)).all()  # type: ignore[arg-type]
+    prefixes = set()
+    for tenant in tenants:
+        assert tenant.id is not None
+        with tenant_session(tenant.id) as s:
+            admin = _admin(s)
+            levels = list_levels(session=s, actor=admin)
+            assert [lv.name_zh for lv in levels] == ["普通", "银卡", "金卡"]
+            rules = {r.kind: r.points for r in list_rules(session=s, actor=admin) if r.active}
+            assert rules == {
+                "per_yuan_paid": 1,
+                "checkup_completed": 200,
+                "challenge_completed": 100,
+                "birthday": 100,
+            }
+            patients = s.exec(select(Patient).order_by(Patient.id)).all()  # type: ignore[arg-type]
+            numbers = s.exec(select(MemberCard.number)).all()
+            assert len(numbers) == len(patients)
+            prefixes.add(numbers[0][:2])
+            first = patients[0]
+            w = wallet(session=s, actor=patient_principal(first), now=now)
+            assert w.level is not None
+            assert w.level.name_zh == "银卡"
+            assert (w.balance, w.locked, w.expiring) == (2697, 399, 1299)
+            assert w.spendable == 2697 - 399
+            assert w.expiring_last_day is not None
+            assert w.expiring_last_day - now.date() <= timedelta(days=30)
+            assert len(w.history) == 5
+            for p in patients:
+                assert points.check_account(s, patient_id=int(p.id or 0)).ok
+            published = s.exec(select(Challenge).where(Challenge.status == "published")).all()
+            assert len(published) == 2
+            assert s.exec(select(func.count()).select_from(ChallengeParticipant)).one() >= 6
+            assert s.exec(select(func.count()).select_from(ChallengeCheckin)).one() >= 10
+    assert prefixes == {"SU", "KJ"}
