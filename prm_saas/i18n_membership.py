@@ -92,6 +92,10 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
         "卡号前缀只能包含字母和数字，最多 {max} 位。",
         "The card prefix may hold letters and digits only, at most {max}.",
     ),
+    "membership.field.card_format_clash": (
+        "新的卡号格式会与已发放的卡号重复，请换一个前缀或位数。",
+        "This card format could repeat a number already issued. Choose another prefix or length.",
+    ),
     "membership.field.level_name_taken": (
         "已有同名的会员等级。",
         "A level with this name already exists.",

@@ -165,12 +165,31 @@ def _clean_policy(data: PolicyInput) -> dict[str, Any]:
     return out
 
 
+def _check_format_is_free(session: TenantSession, prefix: str, digits: int, first: int) -> None:
+    """Refuse a new card format that could number a card like one already issued
+    (say M + 8 digits before, M0 + 7 digits now): the sequence goes on from
+    ``first``, so a clash is an issued number the new format makes from ``first`` on.
+    Case does not count: the desk finds cards whatever the case."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    issued = session.exec(
+        select(MemberCard.number).where(col(MemberCard.number).ilike(f"{escaped}%", escape="\\"))
+    ).all()
+    for number in issued:
+        tail = number[len(prefix) :]
+        if not tail.isdigit() or not tail.isascii() or len(tail) < digits:
+            continue
+        if (len(tail) == digits or not tail.startswith("0")) and int(tail) >= first:
+            raise FieldErrors.single("card_prefix", "membership.field.card_format_clash")
+
+
 def update_policy(*, session: TenantSession, actor: Principal | None, data: PolicyInput) -> Policy:
     """Save the policy. A new card format applies to cards issued from now on (the
     sequence continues; issued numbers stay). Audited with what changed."""
     staff = require_staff(session, actor, Permission.MEMBERS_MANAGE)
     clean = _clean_policy(data)
     row = _settings_row(session)
+    if (clean["card_prefix"], clean["card_digits"]) != (row.card_prefix, row.card_digits):
+        _check_format_is_free(session, clean["card_prefix"], clean["card_digits"], row.card_next)
     changed = {
         name: {"from": str(getattr(row, name)), "to": str(value)}
         for name, value in clean.items()

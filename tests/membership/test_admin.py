@@ -142,6 +142,35 @@ def test_policy_bad_input_says_why_in_both_languages_and_writes_nothing(world: W
         assert s.exec(select(AuditEvent)).all() == []
 
 
+def test_a_card_format_that_could_repeat_an_issued_number_is_refused(world: World) -> None:
+    second, third_pid = new_patient(world.a, 1), new_patient(world.a, 2)
+    with tenant_session(world.a.id) as s:
+        admin.update_policy(
+            session=s, actor=world.admin_a, data=_policy(card_prefix="A1", card_digits=4)
+        )
+        for pid in (world.patient_a.id, second):
+            cards.issue_card(s, actor=world.staff_a, patient_id=pid, now=NOW)
+    # A10001, A10002 issued; the sequence goes on at 3. "A" + 5 digits would reach
+    # A10001 again at 10001; "a" + 5 too (the desk ignores case).
+    for prefix in ("A", "a"):
+        with tenant_session(world.a.id) as s, pytest.raises(FieldErrors) as e:
+            admin.update_policy(
+                session=s, actor=world.admin_a, data=_policy(card_prefix=prefix, card_digits=5)
+            )
+        assert _both(e.value, "card_prefix")[1] == (
+            "This card format could repeat a number already issued. "
+            "Choose another prefix or length."
+        )
+    with tenant_session(world.a.id) as s:
+        # "A10" + 3 digits numbers from A10003 on: it cannot repeat A10001 or A10002.
+        ok = admin.update_policy(
+            session=s, actor=world.admin_a, data=_policy(card_prefix="A10", card_digits=4)
+        )
+        assert ok.next_card_number == "A100003"
+        third = cards.issue_card(s, actor=world.staff_a, patient_id=third_pid, now=NOW)
+        assert third.number == "A100003"
+
+
 def test_policy_needs_members_manage_and_the_right_tenant(world: World) -> None:
     with tenant_session(world.a.id) as s:
         for actor in (world.staff_a, world.patient_a):

@@ -4,6 +4,7 @@ issues the card when the policy says so, all or nothing."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -134,3 +135,26 @@ def test_a_refused_registration_leaves_no_card_and_no_number_taken(world: World)
     assert _register(world.a)
     with tenant_session(world.a.id) as s:
         assert [c.number for c in s.exec(select(MemberCard)).all()] == ["M00000001"]
+
+
+@pytest.mark.postgres_only
+def test_concurrent_registrations_each_get_their_own_card_number(world: World) -> None:
+    errors: list[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            _register(world.a, phone=f"1390000{n:04d}", name=f"并发{n}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with tenant_session(world.a.id) as s:
+        numbers = sorted(s.exec(select(MemberCard.number)).all())
+        conf = s.exec(select(MembershipSettings)).one()
+    assert numbers == [f"M{n:08d}" for n in range(1, 11)]
+    assert conf.card_next == 11
