@@ -141,6 +141,7 @@ class CouponView:
 
     id: int
     code: str
+    code_display: str  # grouped for reading aloud / printing: "ABCDE-FGHJK"
     reward_id: int
     kind: str
     name_zh: str
@@ -237,6 +238,7 @@ def _coupon_view(
     return CouponView(
         id=c.id,
         code=c.code,
+        code_display=display_code(c.code),
         reward_id=c.reward_id,
         kind=str(c.kind),
         name_zh=c.name_zh,
@@ -285,6 +287,13 @@ def normalize_code(code: object) -> str:
     v = unicodedata.normalize("NFKC", code).upper()
     v = re.sub(r"[\s\-]", "", v)
     return v if _CODE_RE.match(v) else ""
+
+
+def display_code(code: str) -> str:
+    """A code in two groups of five for reading and printing (any grouping is
+    accepted back by ``normalize_code``)."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}" if len(code) == CODE_LEN else code
 
 
 def _new_code() -> str:
@@ -633,15 +642,18 @@ def list_coupons(
     actor: Principal | None,
     now: datetime,
     reward_id: object = None,
+    patient_id: object = None,
     query: str = "",
     limit: int = 200,
 ) -> list[CouponView]:
     """Issued coupons for the admin (``MEMBERS_MANAGE``), newest first; by reward,
-    or matching a code or the patient's name or phone."""
+    by patient, or matching a code or the patient's name or phone."""
     _admin(session, actor)
     stmt = select(Coupon).join(Patient, col(Patient.id) == col(Coupon.patient_id))
     if reward_id not in (None, ""):
         stmt = stmt.where(col(Coupon.reward_id) == get_or_404(session, Reward, reward_id).id)
+    if patient_id not in (None, ""):
+        stmt = stmt.where(col(Coupon.patient_id) == get_or_404(session, Patient, patient_id).id)
     q = str(query or "").strip()[:60]
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
@@ -1163,6 +1175,7 @@ __all__ = [
     "RewardCard",
     "RewardRow",
     "create_reward",
+    "display_code",
     "give_back_coupon",
     "list_coupons",
     "list_rewards",

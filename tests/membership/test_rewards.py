@@ -327,6 +327,7 @@ def test_my_coupons_shows_codes_and_marks_expired_ones(world: World) -> None:
         )
         assert rewards.my_coupons(session=s, actor=make_patient(world.a), now=NOW) == []
     assert (before.code, before.status, before.usable) == (coupon.code, "issued", True)
+    assert before.code_display == f"{coupon.code[:5]}-{coupon.code[5:]}"
     assert (after.status, after.usable) == ("expired", False)
 
 
@@ -393,7 +394,14 @@ def test_an_admin_voids_a_coupon_with_a_reason(world: World) -> None:
     assert derr.value.key == "coupon.void"
     with tenant_session(world.a.id) as s:
         listed = rewards.list_coupons(session=s, actor=world.admin_a, now=NOW, query=coupon.code)
-    assert [c.id for c in listed] == [coupon.id]
+        mine = rewards.list_coupons(
+            session=s, actor=world.admin_a, now=NOW, patient_id=world.patient_a.id
+        )
+        with pytest.raises(NotFound):  # another tenant's patient
+            rewards.list_coupons(
+                session=s, actor=world.admin_a, now=NOW, patient_id=world.patient_b.id
+            )
+    assert [c.id for c in listed] == [c.id for c in mine] == [coupon.id]
 
 
 # --- PostgreSQL: races -------------------------------------------------------------------
