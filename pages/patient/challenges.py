@@ -34,6 +34,7 @@ from prm_saas.i18n import translate
 from tenants.types import utcnow
 
 PAT = PrincipalKind.PATIENT
+SYMBOLS = {">=": "≥", "<=": "≤"}  # how the comparisons read on a phone
 
 
 def number_text(x: float | None) -> str:
@@ -56,7 +57,7 @@ def rule_text(c: Challenge, lang: str) -> str:
     return translate(
         "mychallenge.rule_threshold",
         lang,
-        comparison=str(c.comparison.value if hasattr(c.comparison, "value") else c.comparison),
+        comparison=SYMBOLS.get(str(c.comparison), str(c.comparison)),
         limit=limit,
         unit=c.unit,
     ).strip()
@@ -473,7 +474,9 @@ def _progress_card() -> rx.Component:
                             s.info["reward"] != "",
                             rx.text.span(" +", s.info["reward"], " ", t("mychallenge.points")),
                         ),
-                        rx.cond(p["badge"] != "", rx.text.span(" · 🏅 ", p["badge"])),
+                        rx.cond(
+                            p["badge"] != "", rx.text.span(" · ", p["badge"], id="challenge-badge")
+                        ),
                     ),
                     icon="award",
                     color_scheme="amber",
@@ -525,7 +528,10 @@ def challenge_page() -> rx.Component:
                     i["reward"] != "",
                     rx.badge("+", i["reward"], " ", t("mychallenge.points"), color_scheme="amber"),
                 ),
-                rx.cond(i["badge"] != "", rx.badge("🏅 ", i["badge"], color_scheme="amber")),
+                rx.cond(
+                    i["badge"] != "",
+                    rx.badge(rx.icon("medal", size=12), i["badge"], color_scheme="amber"),
+                ),
                 rx.cond(
                     i["status"] == "closed",
                     rx.badge(t("mychallenge.closed"), color_scheme="gray"),

@@ -61,8 +61,8 @@ def test_a_challenge_row_in_both_languages(world: World) -> None:
     )
     zh, en = challenge_row(c, False, "zh-CN"), challenge_row(c, True, "en")
     assert (zh["title"], en["title"]) == ("万步走", "10k steps")
-    assert zh["rule"] == "当天 >= 10000 步 计入"
-    assert en["rule"] == "A day counts at >= 10000 步"
+    assert zh["rule"] == "当天 ≥ 10000 步 计入"
+    assert en["rule"] == "A day counts at ≥ 10000 步"
     assert (zh["target"], en["target"]) == ("连续 7 天", "7 days in a row")
     assert (zh["reward"], zh["badge"], zh["kind"], zh["status"]) == (
         "50",
@@ -83,7 +83,7 @@ def test_a_blood_pressure_rule_shows_both_limits(world: World) -> None:
     c = _challenge(
         world, value_kind="pair", unit="mmHg", comparison="<=", threshold=140, threshold2=90
     )
-    assert challenge_row(c, False, "zh-CN")["rule"] == "当天 <= 140/90 mmHg 计入"
+    assert challenge_row(c, False, "zh-CN")["rule"] == "当天 ≤ 140/90 mmHg 计入"
 
 
 def test_progress_and_leaderboard_rows(world: World) -> None:

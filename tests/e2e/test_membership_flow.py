@@ -37,7 +37,7 @@ def _local_today(world: World) -> date:
     return utcnow().astimezone(ZoneInfo(world.a.timezone)).date()
 
 
-def _challenge(world: World, title: str) -> int:
+def _challenge(world: World, title: str, *, starts_days_ago: int = 1) -> int:
     """A published 10,000-steps challenge of tenant A running around today."""
     today = _local_today(world)
     with tenant_session(world.a.id) as s:
@@ -47,7 +47,7 @@ def _challenge(world: World, title: str) -> int:
             data=ChallengeInput(
                 title_zh=title,
                 title_en="Steps",
-                starts_on=today - timedelta(days=1),
+                starts_on=today - timedelta(days=starts_days_ago),
                 ends_on=today + timedelta(days=20),
                 target_days=3,
                 value_kind="number",
@@ -240,6 +240,39 @@ def test_patient_joins_checks_in_and_sees_the_leaderboard(
     page.fill("#checkin-value", "11000")
     page.click("#checkin-submit")
     expect(page.locator("#form-error")).to_contain_text("already checked in today")
+
+
+def test_the_check_in_that_completes_a_challenge_shows_the_reward_and_the_points(
+    page: Page, server: str, world: World
+) -> None:
+    cid = _challenge(world, "三天打卡E2E", starts_days_ago=2)
+    patient = make_patient(world.a, name="钱多多")
+    now = utcnow()
+    with tenant_session(world.a.id) as s:
+        challenges.join(session=s, actor=patient, challenge_id=cid, nickname="多多", now=now)
+        for days_ago in (2, 1):  # the two days before today, checked in then
+            challenges.check_in(
+                session=s,
+                actor=patient,
+                challenge_id=cid,
+                values=["10001"],
+                now=now - timedelta(days=days_ago),
+            )
+
+    page.set_viewport_size(PHONE)
+    _sign_in_patient(page, server, world.a.slug, patient.label)
+    page.goto(f"{server}/t/{world.a.slug}/challenges/{cid}")
+    expect(page.locator("#progress-days")).to_have_text("2 / 3")
+    expect(page.locator("#progress-streak")).to_have_text("2")
+    page.fill("#checkin-value", "15000")
+    page.click("#checkin-submit")
+    expect(page.locator("#form-notice")).to_contain_text("30")
+    expect(page.locator("#challenge-reward")).to_contain_text("+30")
+    expect(page.locator("#challenge-badge")).to_contain_text("健步达人")
+    expect(page.locator("#progress-best")).to_have_text("3")
+    page.goto(f"{server}/t/{world.a.slug}/wallet")
+    expect(page.locator("#wallet-balance")).to_have_text("30")
+    expect(page.locator("#wallet-history")).to_contain_text("完成健康挑战")
 
 
 def test_a_challenge_of_tenant_a_is_not_found_for_tenant_bs_patient(
