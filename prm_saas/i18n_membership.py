@@ -104,6 +104,7 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
         "已有等级使用这个排序，请换一个数字。",
         "Another level has this rank. Choose another number.",
     ),
+    "points.expiring": ("积分到期提醒", "Points expiring notice"),  # the template's name
     "points.kind.earn": ("获得", "Earned"),
     "points.kind.redeem": ("兑换", "Redeemed"),
     "points.kind.expire": ("过期", "Expired"),
