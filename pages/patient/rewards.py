@@ -28,6 +28,7 @@ from prm_saas.membership.points import spendable
 from prm_saas.membership.rewards import (
     CouponView,
     RewardCard,
+    display_code,
     my_coupons,
     redeem_reward,
     rewards_catalog,
@@ -101,7 +102,7 @@ def coupon_row(c: CouponView, lang: str, tz: str) -> dict[str, str]:
     """One of my coupons: its code, what it gives, status and expiry (local time)."""
     return {
         "id": str(c.id),
-        "code": c.code,
+        "code": c.code_display or c.code,
         "name": _pick(c.name_zh, c.name_en, lang),
         "kind": c.kind,
         "terms": terms_text(
@@ -203,7 +204,7 @@ class RewardsState(FormMixin, PatientState):
             error = self.error
             self._fetch()
             self.error = error
-            self.notice = self.tr("myrewards.redeemed", code=coupon.code)
+            self.notice = self.tr("myrewards.redeemed", code=display_code(coupon.code))
             self.tab = "coupons"
         else:
             error, fields = self.error, self.field_errors

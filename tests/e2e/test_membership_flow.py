@@ -144,7 +144,9 @@ def test_points_from_a_checkup_buy_a_coupon_that_lowers_the_price_at_checkout(
         coupon = s.exec(select(Coupon).where(Coupon.patient_id == patient.id)).one()
         assert (coupon.status, coupon.reward_id) == (CouponStatus.ISSUED, reward.id)
         assert points.balance(s, actor=patient, patient_id=patient.id) == 200
-    expect(page.locator(f"#coupon-code-{coupon.id}")).to_have_text(coupon.code)
+    expect(page.locator(f"#coupon-code-{coupon.id}")).to_have_text(
+        rewards.display_code(coupon.code)
+    )
     expect(page.locator("#rewards-spendable")).to_have_text("200")
 
     # Checkout with the code: the price drops by 50 yuan; paid at the clinic.
@@ -168,7 +170,7 @@ def test_points_from_a_checkup_buy_a_coupon_that_lowers_the_price_at_checkout(
     page.click("#coupon-apply")
     expect(page.locator("#coupon-error")).to_be_visible()
     expect(page.locator("#book-total")).to_contain_text("¥500.00")
-    page.fill("#coupon-input", coupon.code.lower())
+    page.fill("#coupon-input", rewards.display_code(coupon.code).lower())
     page.click("#coupon-apply")
     expect(page.locator("#coupon-applied")).to_be_visible()
     expect(page.locator("#coupon-off")).to_contain_text("¥50.00")

@@ -218,7 +218,8 @@ def test_a_reward_row_says_whether_it_can_be_redeemed() -> None:
 def test_a_coupon_row_shows_its_code_status_and_local_expiry() -> None:
     coupon = CouponView(
         id=9,
-        code="K7Q2-M9XP",
+        code="K7Q2AM9XPB",
+        code_display="K7Q2A-M9XPB",
         reward_id=5,
         kind="package_coupon",
         name_zh="免费体检券",
@@ -243,7 +244,7 @@ def test_a_coupon_row_shows_its_code_status_and_local_expiry() -> None:
     )
     row = coupon_row(coupon, "en", "Asia/Shanghai")
     assert (row["code"], row["name"], row["terms"]) == (
-        "K7Q2-M9XP",
+        "K7Q2A-M9XPB",
         "免费体检券",
         "Free checkup: Pre-employment",
     )
