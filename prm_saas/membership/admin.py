@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
 from prm_saas.accounts.models import Patient
@@ -285,6 +285,18 @@ def _save_level(session: TenantSession, level: MembershipLevel) -> None:
     except IntegrityError:
         # A concurrent save took the rank between the check and the write.
         raise FieldErrors.single("rank", "membership.field.level_rank_taken") from None
+    _recheck_cards(session)
+
+
+def _recheck_cards(session: TenantSession) -> None:
+    """The levels changed: every card is due for recalculation at the membership
+    job's next (hourly) run, not only at the next local day."""
+    session.exec(
+        update(MemberCard)
+        .where(col(MemberCard.level_checked_at).is_not(None))
+        .values(level_checked_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def create_level(*, session: TenantSession, actor: Principal | None, data: LevelInput) -> LevelView:
@@ -308,7 +320,7 @@ def update_level(
     *, session: TenantSession, actor: Principal | None, level_id: int, data: LevelInput
 ) -> LevelView:
     """Change a level's names, rank, thresholds or benefits (cards move at the next
-    recalculation: the daily job, or the member's next earning)."""
+    recalculation: the membership job's next run, or the member's next earning)."""
     staff = require_staff(session, actor, Permission.MEMBERS_MANAGE)
     level = get_or_404(session, MembershipLevel, level_id)
     clean = _clean_level(session, data, level_id=level.id)
@@ -330,12 +342,14 @@ def update_level(
 def set_level_active(
     *, session: TenantSession, actor: Principal | None, level_id: int, active: bool
 ) -> LevelView:
-    """Switch a level on or off (an inactive level is skipped by recalculation)."""
+    """Switch a level on or off (an inactive level is skipped by recalculation;
+    its cards move at the membership job's next run)."""
     staff = require_staff(session, actor, Permission.MEMBERS_MANAGE)
     level = get_or_404(session, MembershipLevel, level_id)
     level.active = _bool(active)
     session.add(level)
     session.flush()
+    _recheck_cards(session)
     record(
         session,
         actor=staff,

@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 
 from prm_saas.accounts.models import Patient
 from prm_saas.celery_app import app
-from prm_saas.membership import cards, daily
+from prm_saas.membership import admin, cards, daily
 from prm_saas.membership.models import (
     MemberCard,
     MembershipLevel,
@@ -209,3 +209,26 @@ def test_the_task_runs_in_its_tenant_and_beat_runs_it_hourly(world: World) -> No
     entry = app.conf.beat_schedule["membership-daily"]
     assert entry["task"] == "membership.daily_due"
     assert "membership.daily_tenant" in app.tasks
+
+
+def test_a_level_switched_off_moves_its_cards_at_the_next_run_the_same_day(world: World) -> None:
+    pid = world.patient_a.id
+    with tenant_session(world.a.id) as s:
+        s.add(MembershipLevel(name_zh="普通", rank=0))
+        silver = MembershipLevel(name_zh="银卡", rank=1, min_points_12m=500)
+        s.add(silver)
+        s.flush()
+        silver_id = int(silver.id or 0)
+    with tenant_session(world.a.id) as s:
+        cards.issue_card(s, actor=world.patient_a, patient_id=pid, now=EARNED)
+    earn(world.a, pid, 600, "big", now=EARNED)
+    morning = EARNED + timedelta(hours=1)
+    assert daily.run_day(tenant_id=world.a.id, now=morning).levels_checked == 1
+    assert daily.run_day(tenant_id=world.a.id, now=morning).levels_checked == 0
+    with tenant_session(world.a.id) as s:
+        admin.set_level_active(session=s, actor=world.admin_a, level_id=silver_id, active=False)
+    assert daily.run_day(tenant_id=world.a.id, now=morning + timedelta(hours=1)).levels_checked == 1
+    with tenant_session(world.a.id) as s:
+        card = s.exec(select(MemberCard)).one()
+        assert card.level_id != silver_id
+        assert card.level_id is not None
