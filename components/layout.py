@@ -31,7 +31,10 @@ ADMIN_NAV = [
         True,
     ),
     ("orders", "nav.orders", "/admin/orders", "receipt", True),
+    ("members", "nav.admin_members", "/admin/members", "id-card", False),
     ("challenges", "nav.admin_challenges", "/admin/challenges", "trophy", True),
+    ("membership", "nav.admin_membership", "/admin/membership", "badge-percent", True),
+    ("rewards", "nav.admin_rewards", "/admin/rewards", "gift", True),
     ("settings", "nav.settings", "/admin/settings", "settings", True),
     ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
 ]

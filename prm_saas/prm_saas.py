@@ -11,8 +11,11 @@ import pages.admin.catalog
 import pages.admin.challenges
 import pages.admin.frontdesk
 import pages.admin.home
+import pages.admin.members
+import pages.admin.membership
 import pages.admin.messaging
 import pages.admin.orders
+import pages.admin.rewards
 import pages.admin.schedules
 import pages.admin.settings
 import pages.admin.staff
