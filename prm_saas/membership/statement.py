@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,8 +75,8 @@ class Balances:
 
     ``spendable``: redeemable now. ``locked``: still in a purchase's return
     window; the first of them unlocks at ``unlocks_at`` (local day
-    ``unlocks_on``). ``expiring``: points that expire within the tenant's notice
-    days; the first of them can be used until the end of local day
+    ``unlocks_on``). ``expiring``: points whose last usable local day is within
+    the tenant's notice days from today; the first of them can be used until the end of local day
     ``expiring_last_day`` (they are gone at ``expiring_at``, the next midnight).
     """
 
@@ -148,7 +148,11 @@ def balances_of(
     live = col(PointsLot.expires_at) > now
     ready = col(PointsLot.available_at) <= now
     waiting = col(PointsLot.available_at) > now
-    soon = col(PointsLot.expires_at) <= now + timedelta(days=max(0, notice_days))
+    # Within the notice days counted in local days, as the pre-expiry notice counts
+    # them: the last usable day is at most today + notice_days.
+    today = now.astimezone(tz).date()
+    horizon = datetime.combine(today + timedelta(days=max(0, notice_days) + 1), time(0), tz)
+    soon = col(PointsLot.expires_at) <= horizon
     spend = _sum_by_patient(session, ids, live, ready)
     locked = _sum_by_patient(session, ids, live, waiting)
     unlock = _min_by_patient(session, ids, PointsLot.available_at, live, waiting)

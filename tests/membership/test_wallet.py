@@ -90,3 +90,14 @@ def test_only_the_patient_reads_their_wallet(world: World) -> None:
             wallet(session=s, actor=world.patient_b, now=NOW)
         with pytest.raises(NotFound):
             wallet(session=s, actor=None, now=NOW)
+
+
+def test_expiring_soon_counts_local_days_like_the_notice(world: World) -> None:
+    pid = world.patient_a.id
+    # NOW is 2026-03-10 in Shanghai; the notice looks 30 days ahead: up to 2026-04-09.
+    earn(world.a, pid, 30, "in", now=NOW + timedelta(days=30) - timedelta(days=365))
+    earn(world.a, pid, 31, "out", now=NOW + timedelta(days=31) - timedelta(days=365))
+    with tenant_session(world.a.id) as s:
+        w = wallet(session=s, actor=world.patient_a, now=NOW)
+    assert (w.expiring, w.expiring_last_day) == (30, date(2026, 4, 9))
+    assert w.balance == 61
