@@ -139,6 +139,12 @@ MEMBERSHIP_ADMIN: dict[str, tuple[str, str]] = {
         "输入或扫描礼品券码",
         "Type or scan a gift coupon code",
     ),
+    "members.admin.desk_search": (
+        "开卡：按姓名或手机号查找患者",
+        "New card: find a patient by name or phone",
+    ),
+    "members.admin.no_patients": ("没有找到患者。", "No patient found."),
+    "members.admin.issue_or_show": ("开卡 / 查看卡号", "Issue or show card"),
     "members.admin.find_coupon": ("查询券码", "Find coupon"),
     "members.admin.coupon_expires": ("有效期至 ", "valid until "),
     "members.admin.coupon_cash": ("需另付：", "To pay at the desk: "),

@@ -24,6 +24,7 @@ from components.layout import admin_layout
 from components.routing import page
 from prm_saas.accounts.authz import Permission
 from prm_saas.accounts.models import PrincipalKind
+from prm_saas.booking import frontdesk as fd
 from prm_saas.display import local_time, yuan
 from prm_saas.i18n import translate
 from prm_saas.membership import admin as members
@@ -121,6 +122,8 @@ class MembersState(FormMixin, AppState):
     history: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     adjust_open: bool = False
     _adjust_key: str = ""
+    # the desk's patient search (staff without MEMBERS_MANAGE issue cards from here)
+    desk_hits: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     # a coupon the desk looked up (a gift to hand over)
     coupon: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
 
@@ -218,6 +221,43 @@ class MembersState(FormMixin, AppState):
             self._fail,
         )
         self._show_detail(d)
+        return ev
+
+    @rx.event
+    def desk_search(self, form: dict[str, Any]) -> Any:
+        """Find a patient by name or phone, to issue their card at the desk."""
+        self._clear()
+        query = form_str(form, "desk_q").strip()[:MAX_QUERY]
+        hits, ev = self._run(
+            PrincipalKind.STAFF,
+            lambda s, p: fd.search_patients(session=s, actor=p, query=query),
+            self._fail,
+        )
+        self.desk_hits = [
+            {"id": str(h.id), "name": h.name, "phone": h.phone_masked} for h in hits or []
+        ]
+        if hits == []:
+            self.notice = self.tr("members.admin.no_patients")
+        return ev
+
+    @rx.event
+    def desk_issue(self, patient_id: str) -> Any:
+        """Issue the card of a patient found at the desk (or show the one they have)."""
+        self._clear()
+        pid = _id(patient_id)
+        if pid is None:
+            return None
+        now = utcnow()
+
+        def issue(session: Any, actor: Any) -> members.MemberDetail:
+            card = cards.issue_card(session, actor=actor, patient_id=pid, now=now)
+            return members.find_card(session=session, actor=actor, number=card.number, now=now)
+
+        d, ev = self._run(PrincipalKind.STAFF, issue, self._fail)
+        if d is not None:
+            self._show_detail(d)
+            self.desk_hits = []
+            self.notice = self.tr("members.admin.card_issued", number=d.card_number)
         return ev
 
     def _show_coupon(self, c: rewards.CouponView | None) -> None:
@@ -432,10 +472,53 @@ def _desk() -> rx.Component:
                 on_submit=s.find_coupon,
                 reset_on_submit=True,
             ),
+            rx.cond(~s.can_manage, _desk_patients()),
             spacing="3",
         ),
         width="100%",
         id="member-desk",
+    )
+
+
+def _desk_patients() -> rx.Component:
+    s = MembersState
+    return rx.vstack(
+        rx.form(
+            rx.hstack(
+                rx.icon("user-search", size=20),
+                rx.input(
+                    name="desk_q",
+                    id="f-desk_q",
+                    placeholder=t("members.admin.desk_search"),
+                    width="320px",
+                    auto_complete="off",
+                ),
+                rx.button(t("common.search"), type="submit", variant="soft", id="desk-search"),
+                align="center",
+                spacing="2",
+            ),
+            on_submit=s.desk_search,
+        ),
+        rx.foreach(
+            s.desk_hits,
+            lambda h: rx.hstack(
+                rx.text(h["name"], weight="medium"),
+                rx.text(h["phone"], color_scheme="gray"),
+                rx.button(
+                    rx.icon("id-card", size=14),
+                    t("members.admin.issue_or_show"),
+                    size="1",
+                    variant="soft",
+                    on_click=s.desk_issue(h["id"]),
+                    id="desk-issue-" + h["id"],
+                ),
+                align="center",
+                spacing="3",
+                padding_left="28px",
+            ),
+        ),
+        spacing="2",
+        width="100%",
     )
 
 

@@ -28,6 +28,7 @@ from tenants.errors import PermissionDenied
 from tenants.types import utcnow
 
 KINDS = ["package_coupon", "discount_coupon", "gift"]
+_LABEL = {"fontSize": "14px", "fontWeight": 500}
 COUPON_STATUSES = ["issued", "used", "void", "expired"]
 _TEXT_FIELDS = (
     "kind",
@@ -549,7 +550,9 @@ def _editor() -> rx.Component:
                     rx.grid(
                         rx.vstack(
                             rx.el.label(
-                                t("rewards.admin.description_zh"), html_for="f-description_zh"
+                                t("rewards.admin.description_zh"),
+                                html_for="f-description_zh",
+                                style=_LABEL,
                             ),
                             rx.text_area(
                                 name="description_zh",
@@ -563,7 +566,9 @@ def _editor() -> rx.Component:
                         ),
                         rx.vstack(
                             rx.el.label(
-                                t("rewards.admin.description_en"), html_for="f-description_en"
+                                t("rewards.admin.description_en"),
+                                html_for="f-description_en",
+                                style=_LABEL,
                             ),
                             rx.text_area(
                                 name="description_en",

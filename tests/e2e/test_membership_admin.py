@@ -286,6 +286,17 @@ def test_admin_issues_a_card_and_the_desk_looks_it_up(
     page.click("#lookup-card")
     expect(page.locator("#member-name")).to_have_text(f"新会员{n}")
     expect(page.locator("#adjust")).to_have_count(0)
+    # The desk issues a card too: find the patient by name, issue (audited as the staff).
+    walk_in = make_patient(world.a, name=f"前台开卡{n}")
+    page.fill("#f-desk_q", f"前台开卡{n}")
+    page.click("#desk-search")
+    page.click(f"#desk-issue-{walk_in.id}")
+    expect(page.locator("#member-name")).to_have_text(f"前台开卡{n}")
+    expect(page.locator("#member-card")).to_be_visible()
+    with tenant_session(world.a.id) as s:
+        desk_card = s.exec(select(MemberCard).where(MemberCard.patient_id == walk_in.id)).one()
+    assert desk_card.issued_by_staff_id == world.staff_a.id
+    expect(page.locator("#form-notice")).to_contain_text(desk_card.number)
     page.fill("#f-card_number", "NOPE0000")
     page.click("#lookup-card")
     expect(page.locator("#form-error")).to_contain_text("没有找到这个会员卡号")
