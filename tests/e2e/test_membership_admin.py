@@ -479,3 +479,32 @@ def test_admin_creates_a_discount_coupon_reward_and_bad_input_saves_nothing(
     row = page.locator(f"#reward-{reward.id}")
     expect(row).to_contain_text("-¥50.00 (≥ ¥300.00)")
     expect(row).to_contain_text("20 / 20")
+
+    # A member redeems it; the admin sees the coupon and voids it, only with a reason.
+    member, _number = _member_with_points(world.a, world.admin_a, f"兑券会员{n}", 500)
+    with tenant_session(world.a.id) as s:
+        code = rewards.redeem_reward(
+            session=s,
+            actor=member,
+            reward_id=reward.id,
+            idempotency_key=f"e2e-reward-{n}",
+            now=utcnow(),
+        ).code
+    page.reload()
+    expect(page.locator(f"#reward-{reward.id}")).to_contain_text("19 / 20")
+    page.click("#tab-coupons")
+    page.fill("#f-coupon-q", code)
+    page.click("#search-coupons")
+    coupon_row = page.locator(f"#coupon-{code}")
+    expect(coupon_row).to_contain_text(f"兑券会员{n}")
+    expect(coupon_row).to_contain_text("可使用")
+    page.click(f"#void-{code}")
+    page.click("#do-void")
+    expect(page.locator("#err-reason")).to_contain_text("请填写")
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Coupon).where(Coupon.code == code)).one().status == "issued"
+    page.fill("#f-reason", "会员要求取消")
+    page.click("#do-void")
+    expect(coupon_row).to_contain_text("已作废")
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Coupon).where(Coupon.code == code)).one().status == "void"
