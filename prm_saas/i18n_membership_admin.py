@@ -57,6 +57,10 @@ MEMBERSHIP_ADMIN: dict[str, tuple[str, str]] = {
     "challenges.admin.rule.consecutive": ("连续天数", "days in a row"),
     "challenges.admin.target_days": ("目标天数", "Target days"),
     "challenges.admin.reward_points": ("奖励积分", "Reward points"),
+    "challenges.admin.reward_points_hint": (
+        "填 0 则按积分规则“完成健康挑战”发放。",
+        "0 gives the earn rule for a completed challenge.",
+    ),
     "challenges.admin.badge_name": ("徽章名称", "Badge"),
     "challenges.admin.status": ("状态", "Status"),
     "challenges.admin.status.draft": ("草稿", "Draft"),

@@ -602,6 +602,7 @@ def _editor() -> rx.Component:
                             "challenges.admin.reward_points",
                             "reward_points",
                             default_value=c["reward_points"],
+                            hint_key="challenges.admin.reward_points_hint",
                         ),
                         field(
                             s,

@@ -12,7 +12,9 @@ Rules:
   (``StreakRule.CONSECUTIVE``). The first check-in that completes sets
   ``completed_at``; ``award_completion`` then flips ``reward_given`` with a
   conditional UPDATE in the same transaction and earns ``reward_points`` in the
-  points ledger, so the reward is given exactly once.
+  points ledger (or, when the challenge sets none, the tenant's
+  CHALLENGE_COMPLETED earn rule, times the level multiplier), so the reward is
+  given exactly once.
 - A challenge of another tenant, or a draft seen by a patient, is NotFound.
 """
 
@@ -43,7 +45,8 @@ from prm_saas.challenges.models import (
     ValueKind,
 )
 from prm_saas.display import masked_phone
-from prm_saas.membership.points import MAX_POINTS, Source, earn
+from prm_saas.membership.models import RuleKind
+from prm_saas.membership.points import MAX_POINTS, Source, award, earn
 from prm_saas.messaging.models import Channel, Message
 from prm_saas.messaging.outbox import NoAddress, enqueue
 from prm_saas.messaging.preferences import messaging_settings
@@ -633,16 +636,28 @@ def award_completion(
     if _rowcount(result) != 1:
         return False
     set_committed_value(participant, "reward_given", True)
+    source = Source(type="challenge", id=str(pk(challenge)))
     if challenge.reward_points > 0:
+        earned = challenge.reward_points
         earn(
             session,
             patient_id=participant.patient_id,
-            points=challenge.reward_points,
+            points=earned,
             reason="challenge completed",
-            source=Source(type="challenge", id=str(pk(challenge))),
+            source=source,
             idempotency_key=reward_key(challenge, participant),
             now=now,
         )
+    else:  # no points of its own: the tenant's earn rule for a completed challenge
+        entry = award(
+            session,
+            patient_id=participant.patient_id,
+            rule=RuleKind.CHALLENGE_COMPLETED,
+            source=source,
+            idempotency_key=reward_key(challenge, participant),
+            now=now,
+        )
+        earned = entry.points if entry is not None else 0
     record(
         session,
         actor=None,
@@ -650,7 +665,7 @@ def award_completion(
         target_type="challenge_participant",
         target_id=pk(participant),
         details={
-            "points": challenge.reward_points,
+            "points": earned,
             "badge": challenge.badge_name,
             "key": reward_key(challenge, participant),
         },

@@ -416,6 +416,24 @@ def test_a_challenge_without_points_still_completes_with_its_badge(world: World)
     assert _points(world, world.patient_a.id) == []
 
 
+def test_a_challenge_without_points_of_its_own_earns_the_tenants_rule(world: World) -> None:
+    from prm_saas.membership import admin
+
+    for tenant, staff, pts in ((world.a, world.admin_a, 80), (world.b, world.admin_b, 7)):
+        with tenant_session(tenant.id) as s:
+            admin.set_rule(
+                session=s, actor=staff, kind="challenge_completed", points=pts, active=True
+            )
+    cid = make_challenge(world.a, world.admin_a, target_days=1)
+    join(world.a, world.patient_a, cid)
+    p = check_in(world.a, world.patient_a, cid, at(START))
+    assert (p.completed, p.reward_given) == (True, True)
+    # Tenant A's rule, not B's; keyed like a challenge's own points, so once.
+    assert _points(world, world.patient_a.id) == [
+        (80, str(cid), f"challenge:{cid}:{world.patient_a.id}")
+    ]
+
+
 def _concurrent_check_ins(world: World, cid: int, n: int) -> list[str]:
     barrier = threading.Barrier(n)
     outcomes: list[str] = []
