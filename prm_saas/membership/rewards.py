@@ -838,7 +838,7 @@ def redeem_reward(
             actor=me,
             patient_id=me.id,
             points=reward.points_cost,
-            reason=f"reward:{reward.id} {reward.name_zh}"[:200],
+            reason=reward.name_zh[:200],  # the note the patient reads; the id is the source
             source=points.Source("reward", str(reward.id)),
             idempotency_key=idem,
             now=now,
