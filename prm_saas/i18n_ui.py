@@ -129,16 +129,11 @@ UI: dict[str, tuple[str, str]] = {
     # patient home
     "patient.hello": ("您好，{name}", "Hello, {name}"),
     "patient.card": ("会员卡", "Member card"),
-    "patient.card_soon": (
-        "会员卡、积分与健康挑战即将上线。",
-        "Your member card, points and challenges are coming soon.",
-    ),
     "patient.mall": ("体检商城", "Health-check mall"),
     "patient.bookings": ("我的预约", "My bookings"),
     "patient.points": ("我的积分", "My points"),
     "patient.challenges": ("健康挑战", "Challenges"),
     "patient.profile": ("个人资料", "Profile"),
-    "patient.coming_soon": ("即将上线", "Coming soon"),
     "patient.inbox": ("我的消息", "My messages"),
     "patient.preferences": ("消息偏好与联系方式", "Notifications and contact details"),
     # admin home
