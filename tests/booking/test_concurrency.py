@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,6 @@ from prm_saas.accounts.models import Patient, PrincipalKind, Sex
 from prm_saas.booking import schedule, services, waitlist
 from prm_saas.booking.models import Booking, BookingStatus, ResourceDay, WaitlistEntry
 from tenants.db import tenant_session
-from tenants.errors import DomainError
 from tenants.resolution import TenantInfo
 from tests.booking.builders import (
     NOW,
@@ -27,6 +25,7 @@ from tests.booking.builders import (
     make_package,
     slots_of,
 )
+from tests.concurrency import race
 from tests.factories import World
 
 
@@ -36,32 +35,6 @@ def _patients(tenant: TenantInfo, n: int) -> list[int]:
         s.add_all(rows)
         s.flush()
         return [int(p.id or 0) for p in rows]
-
-
-def _race(n: int, fn: Callable[[int], object]) -> Counter[str]:
-    """Run fn(0..n-1) in n threads released at once; count outcomes by error key."""
-    barrier = threading.Barrier(n)
-    out: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            fn(i)
-            result = "ok"
-        except DomainError as exc:
-            result = exc.key
-        except Exception as exc:  # pragma: no cover - shown in the assertion
-            result = f"{type(exc).__name__}: {exc}"[:200]
-        with lock:
-            out[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return out
 
 
 def _reserve(tenant: TenantInfo, **kw: object) -> Booking:
@@ -81,7 +54,7 @@ def test_200_threads_for_40_seats_book_exactly_40(world: World) -> None:
     pkg = make_package(world.a, [loc])
     sid = slots_of(world.a, loc, NOW.date() + timedelta(days=2))[0].id
     patients = _patients(world.a, 200)
-    out = _race(
+    out = race(
         200,
         lambda i: _reserve(
             world.a,
@@ -107,7 +80,7 @@ def test_a_resource_limit_holds_across_slots(world: World) -> None:
         )
     slots = [v.id for v in slots_of(world.a, loc, NOW.date() + timedelta(days=2))]
     patients = _patients(world.a, 80)
-    out = _race(
+    out = race(
         80,
         lambda i: _reserve(
             world.a,
@@ -139,7 +112,7 @@ def test_the_same_key_from_20_threads_makes_one_booking(world: World) -> None:
         with lock:
             ids.add(int(b.id or 0))
 
-    out = _race(20, submit)
+    out = race(20, submit)
     assert out == Counter({"ok": 20})
     assert len(ids) == 1
     assert booked(world.a, sid) == 1
@@ -175,7 +148,7 @@ def test_concurrent_releases_make_one_offer_per_freed_seat(world: World) -> None
                 session=s, actor=actor, slot_id=sid, package_id=pkg, addon_item_ids=[], now=NOW
             )
     # Seven seated bookings are cancelled at the same moment (twice each: retries).
-    out = _race(
+    out = race(
         14,
         lambda i: _release(world.a, seated[i % 7]),
     )
@@ -202,7 +175,7 @@ def test_one_patient_in_many_tabs_gets_one_booking_that_day(world: World) -> Non
     loc = make_location(world.a, world.admin_a, capacity=40)
     pkg = make_package(world.a, [loc])
     slots = [v.id for v in slots_of(world.a, loc, NOW.date() + timedelta(days=2))]
-    out = _race(
+    out = race(
         12,
         lambda i: _reserve(
             world.a,
@@ -233,5 +206,5 @@ def test_two_taps_on_join_make_one_waiting_list_entry(world: World) -> None:
                 addon_item_ids=[], now=NOW,
             )  # fmt: skip
 
-    out = _race(8, join)
+    out = race(8, join)
     assert out == Counter({"ok": 1, "booking.waitlist_already": 7})

@@ -4,9 +4,7 @@ small one on every database)."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, func, select
@@ -14,35 +12,9 @@ from sqlmodel import col, func, select
 from prm_saas.membership import points
 from prm_saas.membership.models import PointsEntry
 from tenants.db import tenant_session
-from tenants.errors import DomainError
+from tests.concurrency import race
 from tests.factories import World
 from tests.membership.helpers import NOW, check, earn
-
-
-def _race(n: int, fn: Callable[[int], object]) -> Counter[str]:
-    """Run fn(0..n-1) in n threads released at once; count outcomes by error key."""
-    barrier = threading.Barrier(n)
-    out: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            fn(i)
-            result = "ok"
-        except DomainError as exc:
-            result = exc.key
-        except Exception as exc:  # pragma: no cover - shown in the assertion
-            result = f"{type(exc).__name__}: {exc}"[:200]
-        with lock:
-            out[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return out
 
 
 def _redeem(world: World, key: str) -> None:
@@ -73,7 +45,7 @@ def test_100_redemptions_against_a_balance_for_10_make_exactly_10(world: World) 
     earn(world.a, world.patient_a.id, 60, "e1")
     earn(world.a, world.patient_a.id, 40, "e2")
 
-    out = _race(100, lambda i: _redeem(world, f"r{i}"))
+    out = race(100, lambda i: _redeem(world, f"r{i}"))
 
     assert out == Counter({"ok": 10, "points.insufficient": 90})
     assert _count(world, "redeem") == 10
@@ -85,7 +57,7 @@ def test_100_redemptions_against_a_balance_for_10_make_exactly_10(world: World) 
 def test_the_same_key_from_20_threads_makes_one_entry(world: World) -> None:
     earn(world.a, world.patient_a.id, 100, "e1")
 
-    out = _race(20, lambda i: _redeem(world, "one-key"))
+    out = race(20, lambda i: _redeem(world, "one-key"))
 
     assert out == Counter({"ok": 20})
     assert _count(world, "redeem") == 1
@@ -94,7 +66,7 @@ def test_the_same_key_from_20_threads_makes_one_entry(world: World) -> None:
 
 @pytest.mark.postgres_only
 def test_the_same_earn_key_from_20_threads_credits_once(world: World) -> None:
-    out = _race(20, lambda i: earn(world.a, world.patient_a.id, 100, "order-7"))
+    out = race(20, lambda i: earn(world.a, world.patient_a.id, 100, "order-7"))
 
     assert out == Counter({"ok": 20})
     assert _count(world, "earn") == 1
@@ -105,7 +77,7 @@ def test_the_same_earn_key_from_20_threads_credits_once(world: World) -> None:
 def test_a_few_concurrent_redemptions_on_any_database(world: World) -> None:
     earn(world.a, world.patient_a.id, 30, "e1")
 
-    out = _race(6, lambda i: _redeem(world, f"r{i}"))
+    out = race(6, lambda i: _redeem(world, f"r{i}"))
 
     assert out == Counter({"ok": 3, "points.insufficient": 3})
     assert check(world.a, world.patient_a.id).balance == 0

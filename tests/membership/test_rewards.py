@@ -4,9 +4,7 @@ voiding, and the stock race on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from tenants.db import tenant_session
 from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from tenants.resolution import TenantInfo
 from tests.booking.builders import make_location, make_package
+from tests.concurrency import race
 from tests.factories import World, make_patient
 from tests.membership.helpers import NOW, check, earn
 
@@ -407,31 +406,6 @@ def test_an_admin_voids_a_coupon_with_a_reason(world: World) -> None:
 # --- PostgreSQL: races -------------------------------------------------------------------
 
 
-def _race(n: int, fn: Callable[[int], object]) -> Counter[str]:
-    barrier = threading.Barrier(n)
-    out: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            fn(i)
-            result = "ok"
-        except DomainError as exc:
-            result = exc.key
-        except Exception as exc:  # pragma: no cover - shown in the assertion
-            result = f"{type(exc).__name__}: {exc}"[:200]
-        with lock:
-            out[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return out
-
-
 @pytest.mark.postgres_only
 def test_50_concurrent_redemptions_of_a_stock_of_5_make_exactly_5(world: World) -> None:
     row = _create(world.a, world.admin_a, points_cost="100", stock="5")
@@ -439,7 +413,7 @@ def test_50_concurrent_redemptions_of_a_stock_of_5_make_exactly_5(world: World) 
     for i, p in enumerate(patients):
         earn(world.a, p.id, 100, f"e{i}")
 
-    out = _race(50, lambda i: _redeem(world.a, patients[i], row.id, key=f"r{i}"))
+    out = race(50, lambda i: _redeem(world.a, patients[i], row.id, key=f"r{i}"))
 
     assert out == Counter({"ok": 5, "rewards.out_of_stock": 45})
     assert _count(world.a, Coupon) == 5
@@ -454,7 +428,7 @@ def test_one_patient_racing_for_a_limited_reward_gets_the_limit(world: World) ->
     row = _create(world.a, world.admin_a, points_cost="10", per_patient_limit="2")
     earn(world.a, world.patient_a.id, 1000, "e1")
 
-    out = _race(20, lambda i: _redeem(world.a, world.patient_a, row.id, key=f"r{i}"))
+    out = race(20, lambda i: _redeem(world.a, world.patient_a, row.id, key=f"r{i}"))
 
     assert out == Counter({"ok": 2, "rewards.limit_reached": 18})
     assert _count(world.a, Coupon) == 2

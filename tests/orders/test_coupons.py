@@ -9,7 +9,6 @@ per-yuan rule; a refund takes back the refunded share. Stripe is localstripe.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from tenants.db import tenant_session
 from tenants.errors import DomainError, NotFound
 from tenants.resolution import TenantInfo
 from tests.booking.builders import make_location, make_package, slots_of
+from tests.concurrency import race
 from tests.factories import World, make_patient
 from tests.membership.helpers import check, set_policy
 from tests.orders.helpers import (
@@ -533,27 +533,7 @@ def test_the_same_coupon_at_two_concurrent_checkouts_is_used_once(world: World) 
     c = _coupon(shop, world.admin_a, world.patient_a)
     n = 6
     places = _places(shop, world.admin_a, n)
-    barrier = threading.Barrier(n)
-    out: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            _checkout(shop, world.patient_a, c.code, key=f"k{i}", at=places[i])
-            result = "ok"
-        except DomainError as exc:
-            result = exc.key
-        except Exception as exc:  # pragma: no cover - shown in the assertion
-            result = f"{type(exc).__name__}: {exc}"[:200]
-        with lock:
-            out[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    out = race(n, lambda i: _checkout(shop, world.patient_a, c.code, key=f"k{i}", at=places[i]))
 
     assert out == Counter({"ok": 1, "coupon.used": n - 1})
     assert count(world.a, Order) == 1
