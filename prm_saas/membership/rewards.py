@@ -27,7 +27,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from sqlalchemy import func, or_
 from sqlalchemy.engine import CursorResult
@@ -370,27 +370,56 @@ def _text(c: Checker, name: str, value: object, max_len: int, required: bool = F
     return c.text(name, value if isinstance(value, str) else "", max_len=max_len, required=required)
 
 
-def _apply_form(
-    session: TenantSession,
-    reward: Reward,
-    *,
-    kind: object,
-    name_zh: object,
-    name_en: object,
-    description_zh: object,
-    description_en: object,
-    points_cost: object,
-    package_id: object,
-    cash_yuan: object,
-    discount_yuan: object,
-    discount_percent: object,
-    min_spend_yuan: object,
-    stock: object,
-    per_patient_limit: object,
-    coupon_valid_days: object,
-    active: object,
-) -> None:
+class RewardForm(TypedDict, total=False):
+    """The reward form as the admin page sends it (values may be text: handlers
+    are a public API); create and update take the same fields."""
+
+    kind: Required[object]
+    name_zh: Required[object]
+    points_cost: Required[object]
+    name_en: object
+    description_zh: object
+    description_en: object
+    package_id: object
+    cash_yuan: object
+    discount_yuan: object
+    discount_percent: object
+    min_spend_yuan: object
+    stock: object
+    per_patient_limit: object
+    coupon_valid_days: object
+    active: object
+
+
+_FORM_DEFAULTS: dict[str, object] = {
+    "name_en": "",
+    "description_zh": "",
+    "description_en": "",
+    "package_id": None,
+    "cash_yuan": "",
+    "discount_yuan": "",
+    "discount_percent": "",
+    "min_spend_yuan": "",
+    "stock": "",
+    "per_patient_limit": "",
+    "coupon_valid_days": "30",
+    "active": True,
+}
+
+
+def _apply_form(session: TenantSession, reward: Reward, form: RewardForm) -> None:
     """Check every field of the reward form, then (only if all are fine) set them."""
+    f = {**_FORM_DEFAULTS, **form}
+    kind, name_zh, name_en = f["kind"], f["name_zh"], f["name_en"]
+    description_zh, description_en = f["description_zh"], f["description_en"]
+    points_cost, package_id, cash_yuan = f["points_cost"], f["package_id"], f["cash_yuan"]
+    discount_yuan, discount_percent = f["discount_yuan"], f["discount_percent"]
+    min_spend_yuan, stock, per_patient_limit = (
+        f["min_spend_yuan"],
+        f["stock"],
+        f["per_patient_limit"],
+    )
+    coupon_valid_days, active = f["coupon_valid_days"], f["active"]
     c = Checker()
     try:
         k = RewardKind(str(kind))
@@ -459,23 +488,9 @@ def create_reward(
     *,
     session: TenantSession,
     actor: Principal | None,
-    kind: object,
-    name_zh: object,
-    points_cost: object,
-    name_en: object = "",
-    description_zh: object = "",
-    description_en: object = "",
-    package_id: object = None,
-    cash_yuan: object = "",
-    discount_yuan: object = "",
-    discount_percent: object = "",
-    min_spend_yuan: object = "",
-    stock: object = "",
-    per_patient_limit: object = "",
-    coupon_valid_days: object = "30",
-    active: object = True,
     now: datetime | None = None,
     ip: str = "",
+    **form: Unpack[RewardForm],
 ) -> RewardRow:
     """A new reward (``MEMBERS_MANAGE``); audited. Money arrives as yuan text,
     counts as text or int; "" stock / limit means unlimited. Every bad field is
@@ -483,25 +498,7 @@ def create_reward(
     staff = _admin(session, actor)
     at = _now(now)
     reward = Reward(kind=RewardKind.GIFT, name_zh="", points_cost=1, created_at=at, updated_at=at)
-    _apply_form(
-        session,
-        reward,
-        kind=kind,
-        name_zh=name_zh,
-        name_en=name_en,
-        description_zh=description_zh,
-        description_en=description_en,
-        points_cost=points_cost,
-        package_id=package_id,
-        cash_yuan=cash_yuan,
-        discount_yuan=discount_yuan,
-        discount_percent=discount_percent,
-        min_spend_yuan=min_spend_yuan,
-        stock=stock,
-        per_patient_limit=per_patient_limit,
-        coupon_valid_days=coupon_valid_days,
-        active=active,
-    )
+    _apply_form(session, reward, form)
     session.add(reward)
     session.flush()
     row = _row_of(session, reward)
@@ -550,23 +547,9 @@ def update_reward(
     session: TenantSession,
     actor: Principal | None,
     reward_id: object,
-    kind: object,
-    name_zh: object,
-    points_cost: object,
-    name_en: object = "",
-    description_zh: object = "",
-    description_en: object = "",
-    package_id: object = None,
-    cash_yuan: object = "",
-    discount_yuan: object = "",
-    discount_percent: object = "",
-    min_spend_yuan: object = "",
-    stock: object = "",
-    per_patient_limit: object = "",
-    coupon_valid_days: object = "30",
-    active: object = True,
     now: datetime | None = None,
     ip: str = "",
+    **form: Unpack[RewardForm],
 ) -> RewardRow:
     """Change a reward (``MEMBERS_MANAGE``); audited with before and after. Coupons
     already issued keep the terms they were redeemed under. The stock cannot go
@@ -574,25 +557,7 @@ def update_reward(
     staff = _admin(session, actor)
     reward = _lock_reward(session, reward_id)
     before = _audit_terms(reward)
-    _apply_form(
-        session,
-        reward,
-        kind=kind,
-        name_zh=name_zh,
-        name_en=name_en,
-        description_zh=description_zh,
-        description_en=description_en,
-        points_cost=points_cost,
-        package_id=package_id,
-        cash_yuan=cash_yuan,
-        discount_yuan=discount_yuan,
-        discount_percent=discount_percent,
-        min_spend_yuan=min_spend_yuan,
-        stock=stock,
-        per_patient_limit=per_patient_limit,
-        coupon_valid_days=coupon_valid_days,
-        active=active,
-    )
+    _apply_form(session, reward, form)
     reward.updated_at = _now(now)
     session.add(reward)
     session.flush()
