@@ -15,6 +15,23 @@ def form_str(form: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def form_checked(form: dict[str, Any], key: str) -> bool:
+    """Whether a checkbox or switch named ``key`` came back on."""
+    return form_str(form, key) in ("on", "true", "1")
+
+
+def client_id(value: Any) -> int | None:
+    """An id a client sent, or None (handlers are a public API: a bool, a float,
+    a long or signed string is no id)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        return int(value.strip())
+    return None
+
+
 class FormMixin(rx.State, mixin=True):
     """Error and notice vars for one form page (copied into each page state)."""
 

@@ -12,7 +12,15 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_dialog, form_error, form_str, select_field
+from components.forms import (
+    FormMixin,
+    field,
+    form_checked,
+    form_dialog,
+    form_error,
+    form_str,
+    select_field,
+)
 from components.i18n import t
 from components.layout import admin_layout
 from components.routing import page
@@ -54,10 +62,6 @@ _TEXT_FIELDS = (
 )
 
 
-def _checked(form: dict[str, Any], name: str) -> bool:
-    return form_str(form, name) in ("on", "true", "1")
-
-
 def package_input_from_form(form: dict[str, Any]) -> PackageInput:
     """The editor's fields as the service's input: ``inc_<id>`` ticks an included
     item, ``addon_<id>`` an add-on priced by ``addon_price_<id>``, ``loc_<id>`` a
@@ -68,13 +72,13 @@ def package_input_from_form(form: dict[str, Any]) -> PackageInput:
     data = PackageInput()
     for k in _TEXT_FIELDS:
         setattr(data, k, form_str(form, k))
-    data.fasting_required = _checked(form, "fasting_required")
+    data.fasting_required = form_checked(form, "fasting_required")
 
     def ticked(prefix: str) -> list[int]:
         out = []
         for key in form:
             rest = key[len(prefix) :] if isinstance(key, str) and key.startswith(prefix) else ""
-            if rest.isdigit() and len(rest) <= 9 and _checked(form, key):
+            if rest.isdigit() and len(rest) <= 9 and form_checked(form, key):
                 out.append(int(rest))
         return sorted(out)
 
@@ -333,7 +337,7 @@ class CatalogState(FormMixin, AppState):
                 description_en=form_str(form, "description_en"),
                 price_yuan=form_str(form, "price"),
                 resource_key=form_str(form, "resource_key"),
-                active=_checked(form, "active"),
+                active=form_checked(form, "active"),
                 ip=ip,
             ),
             "item_open",
@@ -380,7 +384,7 @@ class CatalogState(FormMixin, AppState):
                 name_zh=form_str(form, "name_zh"),
                 name_en=form_str(form, "name_en"),
                 sort_order=form_str(form, "sort_order"),
-                active=_checked(form, "active"),
+                active=form_checked(form, "active"),
                 ip=ip,
             ),
             "cat_open",

@@ -16,7 +16,7 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_error, form_str, select_field
+from components.forms import FormMixin, client_id, field, form_error, form_str, select_field
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -58,17 +58,6 @@ _FORM_FIELDS = (
     "reward_points",
     "badge_name",
 )
-
-
-def _id(value: Any) -> int | None:
-    """An id a client sent, or None (handlers are a public API)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-        return int(value.strip())
-    return None
 
 
 def _num(x: float | None) -> str:
@@ -226,7 +215,7 @@ class ChallengesAdminState(FormMixin, AppState):
         redirect = self._load(PrincipalKind.STAFF, Permission.CHALLENGES_MANAGE)
         if redirect is not None or self.page_status != "ok":
             return redirect
-        wanted = _id(self.router.url.query_parameters.get("challenge", ""))
+        wanted = client_id(self.router.url.query_parameters.get("challenge", ""))
         if wanted is not None:
             self._show(wanted)
         return self._refresh()
@@ -256,7 +245,7 @@ class ChallengesAdminState(FormMixin, AppState):
     def edit_challenge(self, challenge_id: str) -> Any:
         """Open the editor on a draft (the service refuses to change a published one)."""
         self._clear()
-        cid = _id(challenge_id)
+        cid = client_id(challenge_id)
         if cid is None:
             return None
 
@@ -302,7 +291,7 @@ class ChallengesAdminState(FormMixin, AppState):
         """Create a draft, or change one."""
         self._clear()
         data = challenge_input_from_form(form)
-        cid = _id(self.edit_id)
+        cid = client_id(self.edit_id)
 
         def save(session: Any, actor: Any) -> int:
             if cid is None:
@@ -327,7 +316,7 @@ class ChallengesAdminState(FormMixin, AppState):
 
     def _status_change(self, challenge_id: Any, fn: Any, notice_key: str) -> Any:
         self._clear()
-        cid = _id(challenge_id)
+        cid = client_id(challenge_id)
         if cid is None:
             return None
         done, ev = self._run(
@@ -363,7 +352,7 @@ class ChallengesAdminState(FormMixin, AppState):
     def show(self, challenge_id: str) -> Any:
         """Show a challenge's participants and leaderboard."""
         self._clear()
-        cid = _id(challenge_id)
+        cid = client_id(challenge_id)
         return None if cid is None else self._show(cid)
 
     @rx.event

@@ -18,7 +18,7 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_dialog, form_error, form_str
+from components.forms import FormMixin, client_id, field, form_dialog, form_error, form_str
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -34,17 +34,6 @@ from tenants.types import utcnow
 MAX_QUERY = 40
 COUPON_STATUSES = ["issued", "used", "void", "expired"]
 _POINTS_RE = re.compile(r"^[+-]?[0-9]{1,9}$")
-
-
-def _id(value: Any) -> int | None:
-    """An id a client sent, or None (handlers are a public API)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-        return int(value.strip())
-    return None
 
 
 def points_from_text(text: str) -> int:
@@ -133,7 +122,7 @@ class MembersState(FormMixin, AppState):
     def _refresh(self) -> Any:
         if not self.can_manage:
             return None
-        query, level, page_no = self.query, _id(self.level_filter), self.page_no
+        query, level, page_no = self.query, client_id(self.level_filter), self.page_no
 
         def read(session: Any, actor: Any) -> members.MemberPage:
             self.levels = [
@@ -202,7 +191,7 @@ class MembersState(FormMixin, AppState):
         if not self.can_manage:
             self.rows, self.levels = [], []
             return None
-        wanted = _id(self.router.url.query_parameters.get("patient", ""))
+        wanted = client_id(self.router.url.query_parameters.get("patient", ""))
         if wanted is not None:
             self._show(wanted)
         return self._refresh()
@@ -244,7 +233,7 @@ class MembersState(FormMixin, AppState):
     def desk_issue(self, patient_id: str) -> Any:
         """Issue the card of a patient found at the desk (or show the one they have)."""
         self._clear()
-        pid = _id(patient_id)
+        pid = client_id(patient_id)
         if pid is None:
             return None
         now = utcnow()
@@ -339,7 +328,7 @@ class MembersState(FormMixin, AppState):
     def select(self, patient_id: str) -> Any:
         """Show one member."""
         self._clear()
-        pid = _id(patient_id)
+        pid = client_id(patient_id)
         return None if pid is None else self._show(pid)
 
     @rx.event
@@ -363,7 +352,7 @@ class MembersState(FormMixin, AppState):
     def adjust(self, form: dict[str, Any]) -> Any:
         """Add or take points with a reason."""
         self._clear()
-        pid = _id(self.detail.get("id", ""))
+        pid = client_id(self.detail.get("id", ""))
         if pid is None:
             return None
         amount = points_from_text(form_str(form, "points"))
@@ -395,7 +384,7 @@ class MembersState(FormMixin, AppState):
     def issue_card(self) -> Any:
         """Issue the selected member's card (once; a second issue shows the first)."""
         self._clear()
-        pid = _id(self.detail.get("id", ""))
+        pid = client_id(self.detail.get("id", ""))
         if pid is None:
             return None
         now = utcnow()

@@ -15,7 +15,16 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_dialog, form_error, form_str, select_field
+from components.forms import (
+    FormMixin,
+    client_id,
+    field,
+    form_checked,
+    form_dialog,
+    form_error,
+    form_str,
+    select_field,
+)
 from components.i18n import t
 from components.layout import admin_layout
 from components.routing import page
@@ -47,21 +56,6 @@ _LEVEL_FIELDS = (
     "discount_percent",
     "multiplier_percent",
 )
-
-
-def _id(value: Any) -> int | None:
-    """An id a client sent, or None (handlers are a public API)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-        return int(value.strip())
-    return None
-
-
-def _checked(form: dict[str, Any], name: str) -> bool:
-    return form_str(form, name) in ("on", "true", "1")
 
 
 def _plain_yuan(fen: int) -> str:
@@ -156,7 +150,7 @@ class MembershipAdminState(FormMixin, AppState):
         self._clear()
         data = membership.PolicyInput(
             **{k: form_str(form, k) for k in _POLICY_FIELDS},
-            auto_issue_card=_checked(form, "auto_issue_card"),
+            auto_issue_card=form_checked(form, "auto_issue_card"),
         )
         done, ev = self._run(
             PrincipalKind.STAFF,
@@ -218,7 +212,7 @@ class MembershipAdminState(FormMixin, AppState):
         """Create or change a level."""
         self._clear()
         data = membership.LevelInput(**{k: form_str(form, k) for k in _LEVEL_FIELDS})
-        lid = _id(self.level_id)
+        lid = client_id(self.level_id)
 
         def save(session: Any, actor: Any) -> Any:
             if lid is None:
@@ -235,7 +229,7 @@ class MembershipAdminState(FormMixin, AppState):
     @rx.event
     def toggle_level(self, level_id: str, active: bool) -> Any:
         """Activate or deactivate a level from the table."""
-        lid = _id(level_id)
+        lid = client_id(level_id)
         if lid is None:
             return None
         return self._act(
@@ -256,7 +250,7 @@ class MembershipAdminState(FormMixin, AppState):
         self.rule_errors = {}
         kind = form_str(form, "kind")[:40]
         pts = form_str(form, "points")
-        active = _checked(form, "active")
+        active = form_checked(form, "active")
         errors: dict[str, str] = {}
 
         def fail(message: str, fields: dict[str, str]) -> None:

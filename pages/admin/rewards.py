@@ -15,7 +15,15 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_dialog, form_error, form_str
+from components.forms import (
+    FormMixin,
+    client_id,
+    field,
+    form_checked,
+    form_dialog,
+    form_error,
+    form_str,
+)
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -48,21 +56,6 @@ _TEXT_FIELDS = (
 )
 
 
-def _id(value: Any) -> int | None:
-    """An id a client sent, or None (handlers are a public API)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-        return int(value.strip())
-    return None
-
-
-def _checked(form: dict[str, Any], name: str) -> bool:
-    return form_str(form, name) in ("on", "true", "1")
-
-
 def reward_fields(form: dict[str, Any]) -> dict[str, Any]:
     """The editor's fields as the service's keyword arguments (strings; the service
     validates every one and reports all errors at once)."""
@@ -82,7 +75,7 @@ def reward_fields(form: dict[str, Any]) -> dict[str, Any]:
         "stock": v["stock"],
         "per_patient_limit": v["per_patient_limit"],
         "coupon_valid_days": v["coupon_valid_days"],
-        "active": _checked(form, "active"),
+        "active": form_checked(form, "active"),
     }
 
 
@@ -253,7 +246,7 @@ class RewardsAdminState(FormMixin, AppState):
         """Create or change a reward."""
         self._clear()
         fields = reward_fields(form)
-        rid = _id(self.edit_id)
+        rid = client_id(self.edit_id)
         ip, _ua = self._client()
 
         def save(session: Any, actor: Any) -> rewards.RewardRow:
@@ -273,7 +266,7 @@ class RewardsAdminState(FormMixin, AppState):
     @rx.event
     def toggle_active(self, reward_id: str, active: bool) -> Any:
         """Show or hide a reward in the patients' catalog."""
-        rid = _id(reward_id)
+        rid = client_id(reward_id)
         if rid is None:
             return None
         ip, _ua = self._client()

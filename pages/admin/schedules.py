@@ -10,7 +10,7 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, form_str
+from components.forms import FormMixin, client_id, form_str
 from components.i18n import t
 from components.layout import admin_layout
 from components.routing import page
@@ -46,17 +46,6 @@ POLICY_FIELDS = (
     "full_refund_hours",
     "late_refund_percent",
 )
-
-
-def _id(value: Any) -> int | None:
-    """An id a client sent, or None (handlers are a public API)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def _raw(form: dict[str, Any], name: str) -> Any:
@@ -122,7 +111,7 @@ class SchedulesState(FormMixin, AppState):
 
     def _fetch(self) -> Any:
         """Locations, the chosen one's hours, closures and resources, and the policy."""
-        wanted = _id(self.loc_id)
+        wanted = client_id(self.loc_id)
 
         def read(session: TenantSession, actor: Principal) -> dict[str, Any]:
             _manager(session, actor)
@@ -223,7 +212,7 @@ class SchedulesState(FormMixin, AppState):
         """Edit another location."""
         self._clear()
         self.where, self.hours_edit, self.res_edit = "", {}, {}
-        self.loc_id = location_id if _id(location_id) is not None else ""
+        self.loc_id = location_id if client_id(location_id) is not None else ""
         return self._fetch()
 
     @rx.event
@@ -252,7 +241,7 @@ class SchedulesState(FormMixin, AppState):
             "max_days_ahead": _raw(form, p + "max_days_ahead"),
             "same_day_cutoff": form_str(form, p + "same_day_cutoff"),
         }
-        loc_id = _id(self.loc_id)
+        loc_id = client_id(self.loc_id)
         if loc_id is None:
             done, ev = self._do(
                 "location",
@@ -300,8 +289,8 @@ class SchedulesState(FormMixin, AppState):
             "slot_minutes": _raw(form, p + "slot_minutes"),
             "capacity": _raw(form, p + "capacity"),
         }
-        hours_id = _id(self.hours_edit.get("id", ""))
-        loc_id = _id(self.loc_id)
+        hours_id = client_id(self.hours_edit.get("id", ""))
+        loc_id = client_id(self.loc_id)
         if loc_id is None:
             return None
         if hours_id is None:
@@ -328,7 +317,7 @@ class SchedulesState(FormMixin, AppState):
     @rx.event
     def delete_hours(self, hours_id: str) -> Any:
         """Remove an opening block (slots already made keep their bookings)."""
-        hid = _id(hours_id)
+        hid = client_id(hours_id)
         if hid is None:
             return None
         done, ev = self._do(
@@ -346,7 +335,7 @@ class SchedulesState(FormMixin, AppState):
     def add_closure(self, form: dict[str, Any]) -> Any:
         """Close the location on a day."""
         p = PREFIX["closure"]
-        loc_id = _id(self.loc_id)
+        loc_id = client_id(self.loc_id)
         if loc_id is None:
             return None
         day, reason = form_str(form, p + "day"), form_str(form, p + "reason")
@@ -367,7 +356,7 @@ class SchedulesState(FormMixin, AppState):
     @rx.event
     def delete_closure(self, closure_id: str) -> Any:
         """Open a closed day again."""
-        cid = _id(closure_id)
+        cid = client_id(closure_id)
         if cid is None:
             return None
         done, ev = self._do(
@@ -400,8 +389,8 @@ class SchedulesState(FormMixin, AppState):
         p = PREFIX["resource"]
         name_zh, name_en = form_str(form, p + "name_zh"), form_str(form, p + "name_en")
         limit = _raw(form, p + "daily_limit")
-        res_id = _id(self.res_edit.get("id", ""))
-        loc_id = _id(self.loc_id)
+        res_id = client_id(self.res_edit.get("id", ""))
+        loc_id = client_id(self.loc_id)
         if loc_id is None:
             return None
         if res_id is None:
