@@ -116,6 +116,15 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
     "points.reason.challenge_completed": ("完成健康挑战", "Health challenge completed"),
     "points.reason.referral": ("推荐好友", "Referral"),
     "points.reason.birthday": ("生日礼遇", "Birthday bonus"),
+    # --- referrals (membership/referrals.py, registration) ----------------------------------
+    "membership.field.referral_unknown": (
+        "没有这个会员卡号，请核对推荐人的会员卡号，或留空。",
+        "No member card with this number. Check your referrer's card number, or leave it blank.",
+    ),
+    "membership.field.referral_own": (
+        "不能填写自己的会员卡号。",
+        "You cannot enter your own card number.",
+    ),
     "points.reason.earned": ("获得积分", "Points earned"),
     "points.reason.redeemed": ("积分兑换", "Redeemed for a reward"),
     "points.reason.expired": ("积分到期", "Points expired"),

@@ -16,6 +16,7 @@ from prm_saas.accounts.credentials import hash_password
 from prm_saas.accounts.models import Patient, PatientPublic, Sex
 from prm_saas.audit.services import record
 from prm_saas.i18n import normalize_locale
+from prm_saas.membership import referrals
 from prm_saas.membership.cards import issue_card
 from prm_saas.membership.points import settings_of
 from prm_saas.validation import Checker
@@ -46,8 +47,13 @@ def register_patient(
     locale: str | None = None,
     ip: str = "",
     user_agent: str = "",
+    referral_code: str = "",
 ) -> Registration:
-    """Register a patient in the session's tenant with a phone or email, and sign them in."""
+    """Register a patient in the session's tenant with a phone or email, and sign them in.
+
+    ``referral_code`` (optional) is the referrer's member card number in this
+    tenant (``membership.referrals``); an unknown one, or another tenant's, is a
+    field error and nothing is written."""
     tenant = session.get(Tenant, session.tenant_id)
     assert tenant is not None
     today = datetime.now(zoneinfo.ZoneInfo(tenant.timezone)).date()
@@ -66,6 +72,7 @@ def register_patient(
         c.fail("phone", "field.phone_taken")
     if clean_email and _taken(session, Patient.email, clean_email):
         c.fail("email", "field.email_taken")
+    referrer_id = referrals.referrer_for_code(session, c, "referral_code", referral_code)
     c.raise_if_any()
 
     now = utcnow()
@@ -102,6 +109,10 @@ def register_patient(
     if settings_of(session).auto_issue_card:
         # The member card (客户开卡) comes with the registration, all or nothing.
         issue_card(session, actor=principal, patient_id=int(patient.id or 0), now=now)
+    if referrer_id is not None:
+        referrals.record_referral(
+            session, referrer_id=referrer_id, referred_id=int(patient.id or 0), now=now
+        )
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     record(
         session,

@@ -294,3 +294,26 @@ class Coupon(TenantScoped, table=True):
     void_reason: str = Field(default="", max_length=200)
     voided_by_staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
     idempotency_key: str = Field(max_length=100)
+
+
+class Referral(TenantScoped, table=True):
+    """A patient who registered with another patient's card number (推荐). The
+    referrer earns the REFERRAL rule once, when the referred patient's first
+    order is paid; a full refund of that order takes it back."""
+
+    __tablename__ = "referral"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "referred_patient_id", name="uq_referral_referred"),
+        sa.Index("ix_referral_referrer", "tenant_id", "referrer_patient_id"),
+        sa.CheckConstraint("referrer_patient_id <> referred_patient_id", name="ck_referral_self"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    referrer_patient_id: int = Field(foreign_key="patient.id")
+    referred_patient_id: int = Field(foreign_key="patient.id")
+    created_at: datetime = ts_field()
+    # The referred patient's first paid order (set once, rewarded or not).
+    order_id: int | None = Field(default=None, foreign_key="orders.id")
+    rewarded_at: datetime | None = ts_field(nullable=True, default_now=False)
+    points: int = 0  # what the referrer earned
+    reversed_at: datetime | None = ts_field(nullable=True, default_now=False)

@@ -53,7 +53,7 @@ from prm_saas.booking import services as booking_services
 from prm_saas.booking.models import Booking, BookingStatus
 from prm_saas.booking.schedule import get_booking_settings
 from prm_saas.mall.pricing import PricedPackage, package_for_booking
-from prm_saas.membership import cards, points, rewards
+from prm_saas.membership import cards, points, referrals, rewards
 from prm_saas.membership.models import EntryKind, PointsEntry, RuleKind
 from prm_saas.orders import stripe_gateway as gateway
 from prm_saas.orders.models import (
@@ -678,6 +678,8 @@ def _award_paid_points(session: TenantSession, order: Order, paid_fen: int, now:
         paid_fen=paid_fen,
     )
     cards.recalc_level(session, patient_id=order.patient_id, now=now)
+    # A referred patient's first paid order earns the referrer points, once ever.
+    referrals.on_order_paid(session, patient_id=order.patient_id, order_id=order.id, now=now)
 
 
 def _claw_back_points(session: TenantSession, order: Order, now: datetime) -> None:
@@ -687,6 +689,9 @@ def _claw_back_points(session: TenantSession, order: Order, now: datetime) -> No
     does so once (its own ledger key)."""
     if order.id is None or order.paid_fen <= 0:
         return
+    referrals.on_order_refunded(
+        session, order_id=order.id, fully=order.refunded_fen >= order.paid_fen, now=now
+    )
     source = points.Source("order", str(order.id))
     earned = int(
         session.exec(
