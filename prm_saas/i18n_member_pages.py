@@ -28,6 +28,18 @@ MEMBER_PAGES: dict[str, tuple[str, str]] = {
         "Show this code at the front desk",
     ),
     "mycard.benefits": ("等级权益", "Level benefits"),
+    "mycard.invite": ("邀请好友", "Invite friends"),
+    "mycard.invite_hint": (
+        "好友用此链接注册（或填写您的会员卡号），首次付款后您将获得推荐积分。",
+        "Friends who register with this link (or your card number) earn you referral "
+        "points when they first pay.",
+    ),
+    "mycard.invite_copy": ("复制链接", "Copy link"),
+    "mycard.copied": ("已复制", "Copied"),
+    "mycard.invite_counts": (
+        "已有 {joined} 位好友注册，{rewarded} 位已为您赢得积分。",
+        "{joined} friend(s) joined, {rewarded} earned you points.",
+    ),
     "mycard.no_benefits": ("当前等级暂无额外权益。", "This level has no extra benefits."),
     "mycard.benefit_discount": ("商城购物优惠 {percent}%", "{percent}% off in the mall"),
     "mycard.benefit_multiplier": ("积分 {times} 倍", "Points x{times}"),

@@ -120,6 +120,8 @@ MEMBERSHIP_ADMIN: dict[str, tuple[str, str]] = {
     "members.admin.multiplier": ("积分倍数", "points"),
     "members.admin.no_card": ("未开卡", "No card"),
     "members.admin.issued_at": ("开卡时间：", "Card issued:"),
+    "members.admin.referred_by": ("推荐人：", "Referred by:"),
+    "members.admin.referred_count": ("推荐注册人数：", "Friends referred:"),
     "members.admin.issue_card": ("开卡", "Issue card"),
     "members.admin.card_issued": ("已开卡，卡号 {number}。", "Card {number} issued."),
     "members.admin.hide": ("收起", "Hide"),

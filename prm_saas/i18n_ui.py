@@ -111,6 +111,11 @@ UI: dict[str, tuple[str, str]] = {
     "register.sex": ("性别", "Sex"),
     "register.birth_date": ("出生日期（选填）", "Date of birth (optional)"),
     "register.submit": ("注册", "Register"),
+    "register.referral_code": ("推荐人会员卡号（选填）", "Referrer's card number (optional)"),
+    "register.referral_hint": (
+        "朋友推荐您来？填写他的会员卡号。",
+        "Did a friend refer you? Enter their member card number.",
+    ),
     "register.have_account": ("已有账号？去登录", "Already a member? Sign in"),
     "reset.title": ("重置密码", "Reset your password"),
     "reset.identifier_patient": ("注册时的手机号或邮箱", "The phone or email you registered with"),

@@ -69,6 +69,8 @@ def detail_dict(d: members.MemberDetail, tz: str) -> dict[str, str]:
         "expiring_day": b.expiring_last_day.isoformat() if b.expiring_last_day else "",
         "points_12m": str(d.points_12m),
         "spent_12m": yuan(d.spent_fen_12m),
+        "referred_by": d.referred_by,
+        "referred_count": str(d.referred_count),
     }
 
 
@@ -703,6 +705,17 @@ def _detail() -> rx.Component:
             rx.cond(
                 d["card"] != "",
                 rx.text(t("members.admin.issued_at"), " ", d["issued"], size="1"),
+            ),
+            rx.text(
+                rx.cond(
+                    d["referred_by"] != "",
+                    rx.fragment(t("members.admin.referred_by"), " ", d["referred_by"], " · "),
+                ),
+                t("members.admin.referred_count"),
+                " ",
+                d["referred_count"],
+                size="1",
+                id="member-referrals",
             ),
             rx.heading(t("members.admin.history"), size="3"),
             rx.cond(

@@ -23,6 +23,7 @@ from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.password_reset import request_reset, reset_password
 from prm_saas.accounts.patients import Registration, register_patient
+from prm_saas.membership.referrals import normalize_code
 from tenants.db import tenant_session
 
 
@@ -45,10 +46,13 @@ class PatientLoginState(FormMixin, AppState):
 class RegisterState(FormMixin, AppState):
     """The member registration form."""
 
+    ref_code: str = ""  # from a shared link: /register?ref=<card number>
+
     @rx.event
     def load(self) -> Any:
-        """Show the tenant."""
+        """Show the tenant; a shared link's ?ref= fills in the referrer's card number."""
         self._clear()
+        self.ref_code = normalize_code(self.router.url.query_parameters.get("ref", ""))[:30]
         return self._load(None)
 
     @rx.event
@@ -71,6 +75,7 @@ class RegisterState(FormMixin, AppState):
                     locale=self.lang,
                     ip=ip,
                     user_agent=ua,
+                    referral_code=form_str(form, "referral_code"),
                 )
 
         reg = self._attempt(register, self._fail)
@@ -254,6 +259,17 @@ def patient_register() -> rx.Component:
                     ),
                     field(s, "register.birth_date", "birth_date", type="date"),
                     *new_password_fields(s, "register.password"),
+                    rx.box(  # keyed: the ?ref= value arrives after the first render
+                        field(
+                            s,
+                            "register.referral_code",
+                            "referral_code",
+                            default_value=s.ref_code,
+                            hint_key="register.referral_hint",
+                        ),
+                        key=s.ref_code,
+                        width="100%",
+                    ),
                     submit_button("register.submit"),
                     spacing="3",
                     width="100%",

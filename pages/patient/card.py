@@ -22,6 +22,7 @@ from pages.patient.wallet import PAT, level_info, member_links
 from prm_saas.booking.qr import checkin_qr_svg
 from prm_saas.membership.barcode import svg as barcode_svg
 from prm_saas.membership.cards import issue_card
+from prm_saas.membership.referrals import referral_summary
 from prm_saas.membership.wallet import wallet
 from tenants.types import utcnow
 
@@ -44,6 +45,8 @@ class CardState(FormMixin, PatientState):
     balance: str = ""
     qr: str = ""
     barcode: str = ""
+    invite_url: str = ""
+    invite_counts: str = ""
 
     def _fetch(self) -> None:
         lang = self.lang
@@ -55,12 +58,19 @@ class CardState(FormMixin, PatientState):
         number = got.card_number
         self.qr = checkin_qr_svg(number) if number else ""
         self.barcode = barcode_uri(number)
+        ref, _ev = self._run(PAT, lambda s, p: referral_summary(session=s, actor=p), self._fail)
+        if ref is not None:
+            self.invite_url = ref.share_url
+            self.invite_counts = self.tr(
+                "mycard.invite_counts", joined=ref.joined, rewarded=ref.rewarded
+            )
 
     @rx.event
     def load(self) -> Any:
         """The card, or the offer to open one."""
         self._clear()
         self.card, self.qr, self.barcode, self.balance = {}, "", "", ""
+        self.invite_url, self.invite_counts = "", ""
         redirect = self._load(PAT)
         if redirect is not None or self.page_status != "ok":
             return redirect
@@ -168,7 +178,31 @@ def _the_card() -> rx.Component:
             spacing="1",
             width="100%",
         ),
+        rx.cond(s.invite_url != "", _invite()),
         spacing="3",
+        width="100%",
+    )
+
+
+def _invite() -> rx.Component:
+    """Invite friends: the share link with the card number as the referral code."""
+    s = CardState
+    return rx.vstack(
+        rx.text(t("mycard.invite"), weight="bold"),
+        rx.text(t("mycard.invite_hint"), size="2", color_scheme="gray"),
+        rx.hstack(
+            rx.input(value=s.invite_url, read_only=True, width="100%", id="invite-url"),
+            rx.button(
+                rx.icon("copy", size=16),
+                t("mycard.invite_copy"),
+                variant="soft",
+                on_click=[rx.set_clipboard(s.invite_url), rx.toast.success(t("mycard.copied"))],
+                id="invite-copy",
+            ),
+            width="100%",
+        ),
+        rx.text(s.invite_counts, size="2", id="invite-counts"),
+        spacing="1",
         width="100%",
     )
 

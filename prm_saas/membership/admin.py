@@ -36,6 +36,7 @@ from prm_saas.membership.models import (
     RuleKind,
 )
 from prm_saas.membership.points import MAX_POINTS
+from prm_saas.membership.referrals import referral_info
 from prm_saas.membership.statement import (
     Balances,
     HistoryLine,
@@ -582,6 +583,8 @@ class MemberDetail:
     points_12m: int
     spent_fen_12m: int
     history: list[HistoryLine]
+    referred_by: str = ""  # the referrer's name and card number, "" if nobody
+    referred_count: int = 0  # patients who registered with this member's card number
 
 
 def _detail(session: TenantSession, patient: Patient, now: datetime) -> MemberDetail:
@@ -592,6 +595,7 @@ def _detail(session: TenantSession, patient: Patient, now: datetime) -> MemberDe
         session, [pid], now=now, notice_days=conf.notice_days, tz=tenant_zone(session)
     )
     pts, fen = rolling_totals(session, patient_id=pid, now=now)
+    ref = referral_info(session, patient_id=pid)
     return MemberDetail(
         patient_id=pid,
         name=patient.name,
@@ -603,6 +607,8 @@ def _detail(session: TenantSession, patient: Patient, now: datetime) -> MemberDe
         points_12m=pts,
         spent_fen_12m=fen,
         history=history_lines(session, pid),
+        referred_by=f"{ref.referred_by_name} {ref.referred_by_card}".strip(),
+        referred_count=ref.referred_count,
     )
 
 

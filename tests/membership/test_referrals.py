@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, func, select
 
+from pages.admin.members import detail_dict
 from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.models import Patient
 from prm_saas.accounts.patients import Registration, register_patient
@@ -281,3 +282,28 @@ def test_a_patient_without_a_card_has_no_share_link(world: World) -> None:
     with tenant_session(world.a.id) as s:
         summary = referrals.referral_summary(session=s, actor=world.patient_a)
     assert (summary.code, summary.share_url, summary.joined) == ("", "", 0)
+
+
+def test_the_member_detail_shows_the_referrer_and_the_number_referred(world: World) -> None:
+    code = _card(world.a, world.patient_a)
+    friend = _register(world.a, code).principal
+    with tenant_session(world.a.id) as s:
+        referrer = admin.member_detail(
+            session=s, actor=world.admin_a, patient_id=world.patient_a.id, now=utcnow()
+        )
+        referred = admin.member_detail(
+            session=s, actor=world.admin_a, patient_id=friend.id, now=utcnow()
+        )
+        with pytest.raises(NotFound):  # tenant A's member from tenant B's admin
+            admin.member_detail(session=s, actor=world.admin_b, patient_id=friend.id, now=utcnow())
+    assert (referrer.referred_by, referrer.referred_count) == ("", 1)
+    assert (referred.referred_by, referred.referred_count) == (f"{world.patient_a.name} {code}", 0)
+    with tenant_session(world.b.id) as s, pytest.raises(NotFound):
+        admin.member_detail(session=s, actor=world.admin_b, patient_id=friend.id, now=utcnow())
+    page = detail_dict(referred, "Asia/Shanghai")
+    assert (page["referred_by"], page["referred_count"]) == (f"{world.patient_a.name} {code}", "0")
+
+
+def test_a_shared_link_code_is_read_like_a_typed_one() -> None:
+    assert referrals.normalize_code(" ｍ００００００４２ ") == "M00000042"
+    assert referrals.normalize_code(None) == ""
