@@ -105,6 +105,7 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
         "Another level has this rank. Choose another number.",
     ),
     "points.expiring": ("积分到期提醒", "Points expiring notice"),  # the template's name
+    "referral.rewarded": ("推荐奖励通知", "Referral reward notice"),  # the template's name
     "points.kind.earn": ("获得", "Earned"),
     "points.kind.redeem": ("兑换", "Redeemed"),
     "points.kind.expire": ("过期", "Expired"),

@@ -62,6 +62,55 @@ EXPIRING = register(
 )
 
 
+_REFERRAL_SAMPLE = {"points": "300", "balance": "1500"}
+
+REFERRAL_REWARDED = register(
+    TemplateSpec(
+        "referral.rewarded",
+        category=Category.TRANSACTIONAL,
+        variables=frozenset(_REFERRAL_SAMPLE),
+        sample=_REFERRAL_SAMPLE,
+        defaults={
+            (E, "zh-CN"): (
+                "【{tenant_name}】推荐好友奖励 {points} 积分已到账",
+                "{patient_name}，您好：\n\n您推荐的好友已完成首次消费，{points} 推荐积分已存入"
+                "您的账户，当前积分余额 {balance}。感谢您的推荐！\n\n{tenant_name}",
+            ),
+            (E, "en"): (
+                "[{tenant_name}] {points} referral points are yours",
+                "Dear {patient_name},\n\nA friend you referred has made their first purchase: "
+                "{points} referral points are in your account (balance {balance}). "
+                "Thank you!\n\n{tenant_name}",
+            ),
+            (S, "zh-CN"): (
+                "",
+                "【{tenant_name}】{patient_name}您好，您推荐的好友已首次消费，"
+                "{points} 推荐积分已到账，当前余额 {balance}。",
+            ),
+            (S, "en"): (
+                "",
+                "[{tenant_name}] {patient_name}, a friend you referred made their first "
+                "purchase: {points} points added (balance {balance}).",
+            ),
+            (I, "zh-CN"): (
+                "推荐奖励 {points} 积分已到账",
+                "您推荐的好友已完成首次消费，当前余额 {balance} 积分。",
+            ),
+            (I, "en"): (
+                "{points} referral points added",
+                "A friend you referred made their first purchase. "
+                "Your balance is {balance} points.",
+            ),
+        },
+    )
+)
+
+
+def referral_key(referred_id: int) -> str:
+    """One thank-you per referred patient (the reward is once ever)."""
+    return f"referral:rewarded:{referred_id}"
+
+
 def expiring_key(patient_id: int, last_day: date) -> str:
     """One notice per patient per expiry day."""
     return f"points:expiring:{patient_id}:{last_day.isoformat()}"

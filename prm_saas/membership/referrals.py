@@ -25,9 +25,17 @@ from datetime import datetime
 from sqlmodel import col, func, select
 
 from prm_saas.accounts.authz import Principal, require_patient
-from prm_saas.accounts.models import Patient
+from prm_saas.accounts.models import AccountStatus, Patient
 from prm_saas.membership import cards, points
-from prm_saas.membership.models import MemberCard, PointsEntry, Referral, RuleKind
+from prm_saas.membership.messages import REFERRAL_REWARDED, channel_for, referral_key
+from prm_saas.membership.models import (
+    MemberCard,
+    PointsAccount,
+    PointsEntry,
+    Referral,
+    RuleKind,
+)
+from prm_saas.messaging.outbox import NoAddress, enqueue
 from prm_saas.settings import get_settings
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
@@ -106,6 +114,7 @@ def on_order_paid(
         ref.rewarded_at = now
         ref.points = entry.points
         cards.recalc_level(session, patient_id=ref.referrer_patient_id, now=now)
+        _thank(session, ref, entry.points)
     session.add(ref)
     session.flush()
     return entry
@@ -132,6 +141,31 @@ def on_order_refunded(session: TenantSession, *, order_id: int, fully: bool, now
     session.add(ref)
     session.flush()
     cards.recalc_level(session, patient_id=ref.referrer_patient_id, now=now)
+
+
+def _thank(session: TenantSession, ref: Referral, earned: int) -> None:
+    """Tell the referrer through the messaging engine (once per referred patient);
+    a referrer the engine cannot reach is simply not told."""
+    referrer = session.exec(select(Patient).where(col(Patient.id) == ref.referrer_patient_id)).one()
+    if referrer.status != AccountStatus.ACTIVE:
+        return
+    balance = session.exec(
+        select(PointsAccount.balance).where(
+            col(PointsAccount.patient_id) == ref.referrer_patient_id
+        )
+    ).first()
+    try:
+        enqueue(
+            session,
+            template_key=REFERRAL_REWARDED.key,
+            channel=channel_for(session, referrer),
+            patient_id=ref.referrer_patient_id,
+            variables={"points": str(earned), "balance": str(int(balance or 0))},
+            dedupe_key=referral_key(ref.referred_patient_id),
+            source=f"referral:{ref.referred_patient_id}",
+        )
+    except NoAddress:
+        log.info("referrer %s has no address for the thank-you", ref.referrer_patient_id)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from prm_saas.membership.models import (
     Referral,
     RuleKind,
 )
+from prm_saas.messaging.models import Message
 from prm_saas.orders import services
 from tenants.db import tenant_session
 from tenants.errors import FieldErrors, NotFound, PermissionDenied
@@ -137,6 +138,11 @@ def test_a_referred_patients_first_paid_order_earns_the_referrer_once(world: Wor
         REFERRAL_POINTS,
     )
     assert summary.share_url.endswith(f"/register?ref={code}")
+    with tenant_session(world.a.id) as s:  # the referrer is thanked once
+        told = s.exec(select(Message).where(col(Message.template_key) == "referral.rewarded")).all()
+    assert [(m.patient_id, m.dedupe_key) for m in told] == [
+        (world.patient_a.id, f"referral:rewarded:{friend.id}")
+    ]
     assert check(world.a, world.patient_a.id).ok
     assert _referral_entries(world.b) == []
 
