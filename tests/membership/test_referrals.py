@@ -33,6 +33,7 @@ from tenants.errors import FieldErrors, NotFound, PermissionDenied
 from tenants.resolution import TenantInfo
 from tenants.types import utcnow
 from tests.booking.builders import slots_of
+from tests.concurrency import race
 from tests.factories import World
 from tests.membership.helpers import check
 from tests.orders.helpers import PRICE_FEN, Shop, checkout, make_shop
@@ -313,3 +314,31 @@ def test_the_member_detail_shows_the_referrer_and_the_number_referred(world: Wor
 def test_a_shared_link_code_is_read_like_a_typed_one() -> None:
     assert referrals.normalize_code(" ｍ００００００４２ ") == "M00000042"
     assert referrals.normalize_code(None) == ""
+
+
+@pytest.mark.postgres_only
+def test_concurrent_first_payments_reward_the_referrer_once(world: World) -> None:
+    _rule(world.a)
+    code = _card(world.a, world.patient_a)
+    friend = _register(world.a, code).principal
+    shop = make_shop(world.a, world.admin_a, capacity=5)
+    orders = []
+    for day in range(4):
+        local = shop.now.astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=2 + day)
+        sid = int(slots_of(shop.tenant, shop.location_id, local, shop.now)[0].id)
+        res = checkout(replace(shop, slot_id=sid), friend, key=f"race-{day}", method="clinic")
+        orders.append(res.order_id)
+
+    def pay(i: int) -> None:
+        with tenant_session(world.a.id) as s:
+            services.mark_clinic_paid(
+                session=s, actor=world.admin_a, order_id=orders[i], now=shop.now
+            )
+
+    assert race(len(orders), pay) == {"ok": len(orders)}
+    assert _referral_entries(world.a) == [
+        (world.patient_a.id, "earn", REFERRAL_POINTS, f"referral:{friend.id}")
+    ]
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Referral)).one().order_id in orders
+    assert check(world.a, world.patient_a.id).ok
