@@ -15,7 +15,9 @@ from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import my_profile
 from prm_saas.booking.services import my_bookings
 from prm_saas.display import local_time, masked_phone
+from prm_saas.membership.wallet import wallet
 from tenants.resolution import tenant_by_slug
+from tenants.types import utcnow
 
 DEMO_SLUGS = ("sunshine", "kangjian")
 
@@ -27,6 +29,8 @@ class PatientHomeState(PatientState):
     phone_masked: str = ""
     demo_tenants: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     next_booking: dict[str, str] = {}  # noqa: RUF012 - the soonest booking still ahead
+    # The member card at a glance: number, level, balance, points about to expire.
+    card: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
 
     @rx.event
     def load(self) -> Any:
@@ -46,10 +50,14 @@ class PatientHomeState(PatientState):
         tenant = self._tenant()
         got, ev = self._run(
             PrincipalKind.PATIENT,
-            lambda s, p: (my_profile(session=s, actor=p), my_bookings(session=s, actor=p)),
+            lambda s, p: (
+                my_profile(session=s, actor=p),
+                my_bookings(session=s, actor=p),
+                wallet(session=s, actor=p, now=utcnow()),
+            ),
             lambda _m, _f: None,
         )
-        profile, bookings = got or (None, [])
+        profile, bookings, mine = got or (None, [], None)
         ahead = sorted(
             (b for b in bookings if b.status in ("held", "confirmed")), key=lambda b: b.starts_at
         )
@@ -62,6 +70,21 @@ class PatientHomeState(PatientState):
                 "status": ahead[0].status,
             }
             if ahead
+            else {}
+        )
+        level = mine.level if mine is not None else None
+        level_name = ""
+        if level is not None:
+            level_name = (level.name_en or level.name_zh) if english else level.name_zh
+        self.card = (
+            {
+                "number": mine.card_number,
+                "level": level_name,
+                "balance": str(mine.balance),
+                "expiring": str(mine.expiring) if mine.expiring > 0 else "",
+                "by": mine.expiring_last_day.isoformat() if mine.expiring_last_day else "",
+            }
+            if mine is not None and mine.card_number
             else {}
         )
         if profile is not None:
@@ -114,8 +137,53 @@ def member_home() -> rx.Component:
                             rx.icon("chevron-right", size=16, color=rx.color("gray", 9)),
                             width="100%",
                         ),
-                        rx.text(s.phone_masked, size="2", color_scheme="gray"),
-                        rx.text(s.member_since, size="1", color_scheme="gray"),
+                        rx.cond(
+                            s.card.contains("number"),  # type: ignore[attr-defined]
+                            rx.vstack(
+                                rx.hstack(
+                                    rx.code(s.card["number"], id="home-card-number"),
+                                    rx.cond(
+                                        s.card["level"] != "",
+                                        rx.badge(s.card["level"], color_scheme="amber"),
+                                        rx.fragment(),
+                                    ),
+                                    align="center",
+                                    spacing="2",
+                                ),
+                                rx.hstack(
+                                    rx.text(t("mywallet.balance"), size="2", color_scheme="gray"),
+                                    rx.text(
+                                        s.card["balance"],
+                                        size="4",
+                                        weight="bold",
+                                        id="home-points",
+                                    ),
+                                    align="baseline",
+                                    spacing="2",
+                                ),
+                                rx.cond(
+                                    s.card["expiring"] != "",
+                                    rx.text(
+                                        t("mywallet.expiring"),
+                                        " ",
+                                        s.card["expiring"],
+                                        " · ",
+                                        t("mywallet.expires_by"),
+                                        " ",
+                                        s.card["by"],
+                                        size="1",
+                                        color_scheme="amber",
+                                        id="home-expiring",
+                                    ),
+                                    rx.fragment(),
+                                ),
+                                spacing="1",
+                            ),
+                            rx.fragment(
+                                rx.text(s.phone_masked, size="2", color_scheme="gray"),
+                                rx.text(s.member_since, size="1", color_scheme="gray"),
+                            ),
+                        ),
                         rx.text(t("mycard.home_hint"), size="2"),
                         spacing="1",
                     ),

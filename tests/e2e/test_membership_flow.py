@@ -133,6 +133,12 @@ def test_points_from_a_checkup_buy_a_coupon_that_lowers_the_price_at_checkout(
     expect(page.locator("#card-number")).to_have_text(re.compile(r"\w+\d{4,}"))
     expect(page.locator("#card-qr")).to_be_visible()
     expect(page.locator("#card-barcode")).to_be_visible()
+    number = page.locator("#card-number").inner_text()
+
+    # The member home shows the card at a glance: its number and the balance.
+    page.goto(f"{server}/t/{world.a.slug}/")
+    expect(page.locator("#home-card-number")).to_have_text(number)
+    expect(page.locator("#home-points")).to_have_text("500")
 
     # Redeem the coupon (after a confirmation); it shows under my coupons with its code.
     page.goto(f"{server}/t/{world.a.slug}/rewards")
