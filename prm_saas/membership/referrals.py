@@ -55,14 +55,20 @@ def normalize_code(code: object) -> str:
 def referrer_for_code(session: TenantSession, c: Checker, field: str, code: object) -> int | None:
     """The patient whose card number is ``code`` in the session's tenant, or None
     for a blank code; an unknown number (or another tenant's: the session sees
-    only its own cards) fails ``field`` with ``membership.field.referral_unknown``."""
+    only its own cards, or a disabled account's) fails ``field`` with
+    ``membership.field.referral_unknown``."""
     text = normalize_code(code)
     if not text:
         return None
     card = None
     if len(text) <= CODE_MAX:
         card = session.exec(
-            select(MemberCard).where(func.upper(col(MemberCard.number)) == text)
+            select(MemberCard)
+            .join(Patient, col(Patient.id) == col(MemberCard.patient_id))
+            .where(
+                func.upper(col(MemberCard.number)) == text,
+                col(Patient.status) == AccountStatus.ACTIVE,
+            )
         ).first()
     if card is None:
         c.fail(field, "membership.field.referral_unknown")

@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 
 from pages.admin.members import detail_dict
 from prm_saas.accounts.authz import Principal
-from prm_saas.accounts.models import Patient
+from prm_saas.accounts.models import AccountStatus, Patient
 from prm_saas.accounts.patients import Registration, register_patient
 from prm_saas.i18n import translate
 from prm_saas.membership import admin, cards, referrals
@@ -230,6 +230,18 @@ def test_another_tenants_card_is_refused_like_an_unknown_one(
     assert _count(world.a, Patient) == patients_before
     assert _count(world.a, Referral) == 0
     assert _count(world.a, MemberCard) == 1
+
+
+def test_a_disabled_accounts_card_is_an_unknown_code(world: World) -> None:
+    code = _card(world.a, world.patient_a)
+    with tenant_session(world.a.id) as s:
+        p = s.exec(select(Patient).where(Patient.id == world.patient_a.id)).one()
+        p.status = AccountStatus.DISABLED
+        s.add(p)
+    with pytest.raises(FieldErrors) as err:
+        _register(world.a, code)
+    assert err.value.errors["referral_code"][0] == "membership.field.referral_unknown"
+    assert _count(world.a, Referral) == 0
 
 
 def test_a_bad_code_is_reported_with_the_other_field_errors(world: World) -> None:
