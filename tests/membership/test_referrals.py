@@ -274,6 +274,10 @@ def test_the_own_card_number_cannot_be_the_referrer(world: World) -> None:
             s, referrer_id=world.patient_a.id, referred_id=world.patient_a.id, now=utcnow()
         )
     assert own.value.errors["referral_code"][0] == "membership.field.referral_own"
+    assert translate("membership.field.referral_own", "zh-CN") == "不能填写自己的会员卡号。"
+    assert translate("membership.field.referral_own", "en") == (
+        "You cannot enter your own card number."
+    )
     assert _count(world.a, Referral) == 0
 
 
