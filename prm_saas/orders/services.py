@@ -323,12 +323,15 @@ def open_order_for_booking(
     expires_at: datetime | None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    member_priced: bool = False,
 ) -> Order:
     """The order (and its lines) for a booking just reserved, priced by the mall.
 
-    Used by checkout and by waitlist offers. The number (local date + sequence,
-    e.g. 20261201-000123) is unique per tenant; two orders racing for the same
-    number retry with the next one. The idempotency key defaults to the
+    Used by checkout (which passes ``member_priced=True``: its price already has
+    the coupon and the level discount), by waitlist offers and walk-ins, whose
+    price gets the patient's level discount here. The number (local date +
+    sequence, e.g. 20261201-000123) is unique per tenant; two orders racing for
+    the same number retry with the next one. The idempotency key defaults to the
     booking's. An order that exists for this key is returned as it is.
     """
     assert booking.id is not None
@@ -338,6 +341,11 @@ def open_order_for_booking(
     if existing is not None:
         return existing
     now = now or booking.created_at
+    if not member_priced:
+        quoted = rewards.price_order(
+            session, patient_id=booking.patient_id, priced=priced, coupon_code="", now=now
+        )
+        priced = rewards.priced_with(priced, quoted)
     nothing_to_pay = priced.total_fen == 0
     for _attempt in range(20):
         order = Order(
@@ -456,6 +464,7 @@ def checkout(
                 expires_at=hold_until,
                 idempotency_key=idem,
                 now=now,
+                member_priced=True,
             )
             if quoted.coupon_id is not None:
                 assert order.id is not None

@@ -394,6 +394,28 @@ def test_the_member_discount_is_its_own_line_and_skips_package_coupons(world: Wo
     assert _quote(shop_b, world.patient_b).total_fen == PRICE_FEN
 
 
+def test_a_walk_in_order_gets_the_member_discount_too(world: World) -> None:
+    """Orders opened outside the mall's checkout (walk-ins, waiting-list offers)
+    are priced with the member's level discount as well."""
+    from prm_saas.booking import frontdesk
+
+    shop = make_shop(world.a, world.admin_a)
+    _member(world.a, world.patient_a, 10)
+    with tenant_session(world.a.id) as s:
+        b = frontdesk.walk_in(
+            session=s,
+            actor=world.staff_a,
+            patient_id=world.patient_a.id,
+            package_id=shop.package_id,
+            slot_id=shop.slot_id,
+            now=shop.now,
+        )
+        order = s.exec(select(Order).where(col(Order.booking_id) == b.id)).one()
+        oid = int(order.id or 0)
+    assert _lines(world.a, world.patient_a, oid) == [("package", PRICE_FEN), ("member", -5000)]
+    assert order_of(world.a, oid).total_fen == PRICE_FEN - 5000
+
+
 # --- points on payment and clawback on refund ----------------------------------------------
 
 
