@@ -14,7 +14,8 @@ import prm_saas.challenges.models
 import prm_saas.mall.models
 import prm_saas.membership.models
 import prm_saas.messaging.models
-import prm_saas.orders.models  # noqa: F401
+import prm_saas.orders.models
+import prm_saas.tags.models  # noqa: F401
 import tenants.models  # noqa: F401
 
 metadata = SQLModel.metadata

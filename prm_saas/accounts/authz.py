@@ -30,6 +30,8 @@ class Permission(enum.StrEnum):
     ORDERS_MANAGE = "orders.manage"  # refunds, marking clinic payments
     MEMBERS_MANAGE = "members.manage"  # points adjustments, levels, earn rules, cards
     CHALLENGES_MANAGE = "challenges.manage"  # health challenges: define, publish, close
+    TAGS_MANAGE = "tags.manage"  # tags and tag rules (staff with FRONT_DESK tag patients)
+    CAMPAIGNS_MANAGE = "campaigns.manage"  # audiences, campaigns, automations
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.
