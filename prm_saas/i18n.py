@@ -227,9 +227,20 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_membership import MEMBERSHIP
     from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
     from prm_saas.i18n_orders import ORDERS
+    from prm_saas.i18n_tags import TAGS
     from prm_saas.i18n_ui import UI
 
-    for part in (UI, MALL, BOOKING, ORDERS, CHALLENGES, MEMBERSHIP, MEMBER_PAGES, MEMBERSHIP_ADMIN):
+    for part in (
+        UI,
+        MALL,
+        BOOKING,
+        ORDERS,
+        CHALLENGES,
+        MEMBERSHIP,
+        MEMBER_PAGES,
+        MEMBERSHIP_ADMIN,
+        TAGS,
+    ):
         clash = set(part) & set(MESSAGES)
         if clash:
             raise RuntimeError(f"duplicate message keys: {sorted(clash)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -73,6 +74,7 @@ class TagEvent(TenantScoped, table=True):
     """Append-only history: a tag added to or removed from a patient."""
 
     __tablename__ = "tag_event"
+    append_only: ClassVar[bool] = True
     __table_args__ = (
         sa.Index("ix_tag_event_patient", "tenant_id", "patient_id", "id"),
         sa.Index("ix_tag_event_tag", "tenant_id", "tag_id", "id"),
