@@ -220,6 +220,7 @@ def normalize_locale(value: str | None) -> str | None:
 
 def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
+    from prm_saas.i18n_audiences import AUDIENCES
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
@@ -239,6 +240,7 @@ def _merge_catalogs() -> None:
         MEMBERSHIP,
         MEMBER_PAGES,
         MEMBERSHIP_ADMIN,
+        AUDIENCES,
         TAGS,
     ):
         clash = set(part) & set(MESSAGES)
