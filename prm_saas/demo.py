@@ -509,6 +509,7 @@ def _demo_membership(tenant_id: int, spec: DemoTenant) -> None:
             (RuleKind.CHECKUP_COMPLETED, 200),
             (RuleKind.CHALLENGE_COMPLETED, 100),
             (RuleKind.BIRTHDAY, 100),
+            (RuleKind.REFERRAL, 300),
         ):
             members.set_rule(session=s, actor=actor, kind=kind, points=n, active=True)
         patients = s.exec(select(Patient).order_by(col(Patient.id))).all()

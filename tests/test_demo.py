@@ -100,6 +100,7 @@ def test_demo_members_have_cards_points_levels_and_challenges() -> None:
                 "checkup_completed": 200,
                 "challenge_completed": 100,
                 "birthday": 100,
+                "referral": 300,
             }
             patients = s.exec(select(Patient).order_by(Patient.id)).all()  # type: ignore[arg-type]
             numbers = s.exec(select(MemberCard.number)).all()
