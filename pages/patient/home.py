@@ -53,7 +53,7 @@ class PatientHomeState(PatientState):
             lambda s, p: (
                 my_profile(session=s, actor=p),
                 my_bookings(session=s, actor=p),
-                wallet(session=s, actor=p, now=utcnow()),
+                wallet(session=s, actor=p, now=utcnow(), history=False),
             ),
             lambda _m, _f: None,
         )

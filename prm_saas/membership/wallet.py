@@ -54,8 +54,11 @@ class Wallet:
     history: list[HistoryLine]
 
 
-def wallet(*, session: TenantSession, actor: Principal | None, now: datetime) -> Wallet:
-    """The signed-in patient's wallet."""
+def wallet(
+    *, session: TenantSession, actor: Principal | None, now: datetime, history: bool = True
+) -> Wallet:
+    """The signed-in patient's wallet; without the ledger history when a page
+    shows only the totals (``history=False``: the member home)."""
     me = require_patient(session, actor)
     pid = int(me.id)
     conf = session.exec(select(MembershipSettings)).first() or MembershipSettings()
@@ -86,5 +89,5 @@ def wallet(*, session: TenantSession, actor: Principal | None, now: datetime) ->
         expiring_last_day=money.expiring_last_day,
         notice_days=conf.notice_days,
         points_12m=earned,
-        history=history_lines(session, pid),
+        history=history_lines(session, pid) if history else [],
     )

@@ -80,6 +80,9 @@ def test_the_wallet_splits_points_by_state_with_their_days(world: World) -> None
     assert translate(w.history[0].kind_key, "zh-CN") == "兑换"
     assert translate(w.history[0].reason_key, "en") == "Redeemed for a reward"
     assert w.history[0].note == "gift"
+    with tenant_session(world.a.id) as s:
+        totals = wallet(session=s, actor=world.patient_a, now=NOW, history=False)
+    assert (totals.balance, totals.expiring, totals.history) == (320, 70, [])
 
 
 def test_only_the_patient_reads_their_wallet(world: World) -> None:
