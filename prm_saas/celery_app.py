@@ -49,6 +49,7 @@ TASK_MODULES = (
     "prm_saas.booking.tasks",
     "prm_saas.challenges.tasks",
     "prm_saas.membership.tasks",
+    "prm_saas.tags.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -149,6 +150,13 @@ def _make_app() -> Celery:
                 "task": "membership.daily_due",
                 "schedule": crontab(minute=7),
                 "options": {"expires": 50 * 60},
+            },
+            # Tag rules of every tenant, nightly at 19:37 UTC (03:37 in China), so
+            # "days since the last visit" and ages follow the calendar.
+            "tags-nightly": {
+                "task": "tags.nightly_due",
+                "schedule": crontab(hour=19, minute=37),
+                "options": {"expires": 20 * 60 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",
