@@ -34,6 +34,7 @@ from prm_saas.mall.models import HealthPackage, PackageLocation
 from prm_saas.membership import cards, points
 from prm_saas.membership.models import RuleKind
 from prm_saas.orders.models import PaymentMethod
+from prm_saas.tags.services import reevaluate_for_patient
 from tenants.db import TenantSession
 from tenants.errors import DomainError, NotFound
 from tenants.lookup import get_or_404
@@ -255,6 +256,7 @@ def mark_no_show(
     if not _move(session, b, BookingStatus.CONFIRMED, BookingStatus.NO_SHOW, now):
         raise DomainError("booking.not_changeable")
     record(session, actor=actor, action="booking.no_show", target_type="booking", target_id=b.id)
+    reevaluate_for_patient(session=session, patient_id=b.patient_id, now=now)  # tag rules
     return b
 
 
@@ -283,6 +285,7 @@ def complete(
         now=now,
     )
     cards.recalc_level(session, patient_id=b.patient_id, now=now)
+    reevaluate_for_patient(session=session, patient_id=b.patient_id, now=now)  # tag rules
     return b
 
 

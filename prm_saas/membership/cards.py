@@ -29,6 +29,7 @@ from prm_saas.membership.models import (
     PointsEntry,
 )
 from prm_saas.orders.models import Order
+from prm_saas.tags.services import reevaluate_for_patient
 from tenants.db import TenantSession
 from tenants.errors import FieldErrors
 from tenants.lookup import get_or_404
@@ -200,7 +201,8 @@ def recalc_level(
     points, fen = rolling_totals(session, patient_id=patient_id, now=now)
     level = level_for(_levels(session), points, fen)
     new_id = level.id if level else None
-    if card.level_id != new_id:
+    changed = card.level_id != new_id
+    if changed:
         record(
             session,
             actor=None,
@@ -213,4 +215,6 @@ def recalc_level(
     card.level_checked_at = now
     session.add(card)
     session.flush()
+    if changed:  # tag rules on the member level
+        reevaluate_for_patient(session=session, patient_id=patient_id, now=now)
     return level

@@ -65,6 +65,7 @@ from prm_saas.orders.models import (
     Refund,
 )
 from prm_saas.settings import get_settings
+from prm_saas.tags.services import reevaluate_for_patient
 from tenants.db import TenantSession, on_commit
 from tenants.errors import DomainError, FieldErrors, NotFound
 from tenants.lookup import get_or_404
@@ -689,6 +690,8 @@ def _award_paid_points(session: TenantSession, order: Order, paid_fen: int, now:
     cards.recalc_level(session, patient_id=order.patient_id, now=now)
     # A referred patient's first paid order earns the referrer points, once ever.
     referrals.on_order_paid(session, patient_id=order.patient_id, order_id=order.id, now=now)
+    # Tag rules on packages bought, points and levels see the paid order at once.
+    reevaluate_for_patient(session=session, patient_id=order.patient_id, now=now)
 
 
 def _claw_back_points(session: TenantSession, order: Order, now: datetime) -> None:

@@ -16,7 +16,7 @@ from prm_saas.booking.models import Booking, BookingStatus, Location, Slot
 from prm_saas.challenges.models import Challenge, ChallengeParticipant
 from prm_saas.mall.models import HealthPackage
 from prm_saas.membership.models import MemberCard, MembershipLevel, PointsAccount
-from prm_saas.orders.models import Order, OrderLine, OrderStatus
+from prm_saas.orders.models import Order, OrderLine, OrderStatus, PaymentMethod
 from prm_saas.tags import services
 from prm_saas.tags.models import PatientTag, TagEvent, TagKind
 from prm_saas.tags.services import TagInput
@@ -91,6 +91,7 @@ def order(
     *,
     status: OrderStatus = OrderStatus.PAID,
     paid_at: datetime | None = NOW,
+    payment_method: PaymentMethod = PaymentMethod.STRIPE,
 ) -> int:
     n = next(_seq)
     with tenant_session(tenant.id) as s:
@@ -98,6 +99,7 @@ def order(
             number=f"N{n}",
             patient_id=patient_id,
             status=status,
+            payment_method=payment_method,
             total_fen=100,
             paid_fen=100 if status != OrderStatus.PENDING_PAYMENT else 0,
             idempotency_key=f"o{n}",
@@ -118,9 +120,9 @@ def order(
         return int(o.id or 0)
 
 
-def level(tenant: TenantInfo, rank: int) -> int:
+def level(tenant: TenantInfo, rank: int, min_points_12m: int = 0) -> int:
     with tenant_session(tenant.id) as s:
-        lv = MembershipLevel(name_zh=f"等级{rank}", rank=rank)
+        lv = MembershipLevel(name_zh=f"等级{rank}", rank=rank, min_points_12m=min_points_12m)
         s.add(lv)
         s.flush()
         return int(lv.id or 0)

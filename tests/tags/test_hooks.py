@@ -1,0 +1,85 @@
+"""Event-driven re-evaluation: the front desk completing a visit or marking a
+no-show, an order being paid and a card changing level re-run the tag rules for
+that patient in the same transaction (the nightly run is not needed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from prm_saas.booking import frontdesk
+from prm_saas.booking.models import BookingStatus as BS
+from prm_saas.membership import cards
+from prm_saas.orders import services as orders
+from prm_saas.orders.models import OrderStatus, PaymentMethod
+from prm_saas.tags import services
+from prm_saas.tags.models import TagKind
+from tenants.db import tenant_session
+from tests.factories import World
+from tests.membership.helpers import earn
+from tests.tags import builders as b
+from tests.tags.builders import NOW, TODAY
+
+
+def _rule(world: World, conditions: Any) -> int:
+    tag = b.tag(world.a, world.admin_a, "自动", TagKind.AUTO)
+    with tenant_session(world.a.id) as s:
+        services.create_rule(
+            session=s,
+            actor=world.admin_a,
+            tag_id=tag,
+            conditions=conditions,
+            confirm_empty=True,
+            now=NOW,
+        )
+    return tag
+
+
+def test_completing_a_visit_tags_at_once(world: World) -> None:
+    tag = _rule(world, [{"key": "booking_status", "params": {"status": "completed"}}])
+    pid = b.patient(world.a)
+    bid = b.booking(world.a, pid, TODAY, BS.CHECKED_IN)
+    with tenant_session(world.a.id) as s:
+        frontdesk.complete(session=s, actor=world.staff_a, booking_id=bid, now=NOW)
+    assert b.holders(world.a, tag) == {pid}
+    assert b.events(world.a)[-1][:3] == (pid, tag, "added")
+
+
+def test_a_no_show_tags_at_once(world: World) -> None:
+    tag = _rule(world, [{"key": "no_show_count", "params": {"min_count": 1}}])
+    pid = b.patient(world.a)
+    bid = b.booking(world.a, pid, TODAY - timedelta(days=1), BS.CONFIRMED)
+    with tenant_session(world.a.id) as s:
+        frontdesk.mark_no_show(session=s, actor=world.staff_a, booking_id=bid, now=NOW)
+    assert b.holders(world.a, tag) == {pid}
+
+
+def test_a_paid_order_tags_at_once(world: World) -> None:
+    pkg = b.package(world.a)
+    tag = _rule(world, [{"key": "package_bought", "params": {"package_id": pkg}}])
+    pid = b.patient(world.a)
+    oid = b.order(
+        world.a,
+        pid,
+        pkg,
+        status=OrderStatus.PENDING_PAYMENT,
+        payment_method=PaymentMethod.CLINIC,
+    )
+    assert b.holders(world.a, tag) == set()
+    with tenant_session(world.a.id) as s:
+        orders.mark_clinic_paid(session=s, actor=world.admin_a, order_id=oid, now=NOW)
+    assert b.holders(world.a, tag) == {pid}
+
+
+def test_a_level_change_tags_at_once(world: World) -> None:
+    entry = b.level(world.a, 0)
+    gold = b.level(world.a, 1, min_points_12m=100)
+    tag = _rule(world, [{"key": "member_level", "params": {"level_id": gold}}])
+    pid = b.patient(world.a)
+    b.card(world.a, pid, entry)
+    earn(world.a, pid, 150, "k1", now=NOW)
+    with tenant_session(world.a.id) as s:
+        cards.recalc_level(s, patient_id=pid, now=NOW)
+    assert b.holders(world.a, tag) == {pid}
+    # Tenant B's patients were never looked at.
+    assert b.events(world.b) == []
