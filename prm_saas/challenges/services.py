@@ -50,6 +50,7 @@ from prm_saas.membership.points import MAX_POINTS, Source, award, earn
 from prm_saas.messaging.models import Channel, Message
 from prm_saas.messaging.outbox import NoAddress, enqueue
 from prm_saas.messaging.preferences import messaging_settings
+from prm_saas.tags.services import reevaluate_for_patient
 from prm_saas.validation import Checker, strip_controls
 from tenants.db import TenantSession
 from tenants.errors import DomainError, FieldErrors, NotFound
@@ -519,6 +520,7 @@ def join(
         if session.exec(mine).first() is not None:
             raise DomainError("challenge.already_joined") from None
         raise FieldErrors.single("nickname", "challenge.field.nickname_taken") from None
+    reevaluate_for_patient(session=session, patient_id=actor.id, now=now)  # tag rules
     return participant
 
 
@@ -670,6 +672,7 @@ def award_completion(
             "key": reward_key(challenge, participant),
         },
     )
+    reevaluate_for_patient(session=session, patient_id=participant.patient_id, now=now)  # tags
     return True
 
 

@@ -822,6 +822,7 @@ def _sync_refunds(session: TenantSession, order: Order, payment: Payment, now: d
     session.flush()
     _set_refund_totals(order, session)
     _claw_back_points(session, order, now)
+    reevaluate_for_patient(session=session, patient_id=order.patient_id, now=now)  # tag rules
 
 
 def sync_payment_intent(*, session: TenantSession, intent_id: str, now: datetime) -> str:
@@ -911,6 +912,7 @@ def _refund_locked(
     order.updated_at = now
     _set_refund_totals(order, session)
     _claw_back_points(session, order, now)
+    reevaluate_for_patient(session=session, patient_id=order.patient_id, now=now)  # tag rules
     record(
         session,
         actor=actor,

@@ -15,6 +15,7 @@ from prm_saas.orders.models import OrderStatus, PaymentMethod
 from prm_saas.tags import services
 from prm_saas.tags.models import TagKind
 from tenants.db import tenant_session
+from tests.challenges.builders import START, at, check_in, join, make_challenge
 from tests.factories import World
 from tests.membership.helpers import earn
 from tests.tags import builders as b
@@ -83,3 +84,51 @@ def test_a_level_change_tags_at_once(world: World) -> None:
     assert b.holders(world.a, tag) == {pid}
     # Tenant B's patients were never looked at.
     assert b.events(world.b) == []
+
+
+def test_a_full_refund_untags_at_once(world: World) -> None:
+    pkg = b.package(world.a)
+    pid = b.patient(world.a)
+    oid = b.order(
+        world.a,
+        pid,
+        pkg,
+        status=OrderStatus.PENDING_PAYMENT,
+        payment_method=PaymentMethod.CLINIC,
+    )
+    tag = _rule(world, [{"key": "package_bought", "params": {"package_id": pkg}}])
+    with tenant_session(world.a.id) as s:
+        orders.mark_clinic_paid(session=s, actor=world.admin_a, order_id=oid, now=NOW)
+    assert b.holders(world.a, tag) == {pid}
+    with tenant_session(world.a.id) as s:
+        orders.refund(
+            session=s,
+            actor=world.admin_a,
+            order_id=oid,
+            amount_fen=100,
+            reason="",
+            idempotency_key="r1",
+            now=NOW,
+        )
+    assert b.holders(world.a, tag) == set()
+    assert [e[2] for e in b.events(world.a)] == ["added", "removed"]
+
+
+def test_joining_and_completing_a_challenge_tag_at_once(world: World) -> None:
+    cid = make_challenge(world.a, world.admin_a, target_days=1)
+    joined = _rule(world, [{"key": "challenge_joined", "params": {"challenge_id": cid}}])
+    done = b.tag(world.a, world.admin_a, "完成", TagKind.AUTO)
+    with tenant_session(world.a.id) as s:
+        services.create_rule(
+            session=s,
+            actor=world.admin_a,
+            tag_id=done,
+            conditions=[{"key": "challenge_completed", "params": {"challenge_id": cid}}],
+            confirm_empty=True,
+            now=NOW,
+        )
+    join(world.a, world.patient_a, cid)
+    assert b.holders(world.a, joined) == {world.patient_a.id}
+    assert b.holders(world.a, done) == set()
+    check_in(world.a, world.patient_a, cid, at(START))
+    assert b.holders(world.a, done) == {world.patient_a.id}
