@@ -11,10 +11,16 @@ from prm_saas.accounts.models import Sex
 from prm_saas.audit.models import AuditEvent
 from prm_saas.i18n import translate
 from prm_saas.tags import services
-from prm_saas.tags.models import PatientTag, Tag, TagKind, TagRule
+from prm_saas.tags.models import PatientTag, Tag, TagEvent, TagKind, TagRule
 from prm_saas.tags.services import RuleMatchesNothing, TagInput
 from tenants.db import tenant_session
-from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from tenants.errors import (
+    AppendOnlyViolation,
+    DomainError,
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+)
 from tests.booking.builders import set_patient
 from tests.factories import World
 from tests.tags import builders as b
@@ -364,3 +370,20 @@ def test_a_rule_of_another_tenant_is_not_found(world: World) -> None:
         services.create_rule(
             session=s, actor=world.staff_a, tag_id=auto_b, conditions=FEMALE, now=NOW
         )
+
+
+def test_the_history_is_append_only(world: World) -> None:
+    vip = b.tag(world.a, world.admin_a, "VIP")
+    with tenant_session(world.a.id) as s:
+        services.add_tags(
+            session=s, actor=world.staff_a, patient_ids=[world.patient_a.id], tag_ids=[vip]
+        )
+    with pytest.raises(AppendOnlyViolation), tenant_session(world.a.id) as s:
+        ev = s.exec(select(TagEvent)).one()
+        ev.reason = "rewritten"
+        s.add(ev)
+        s.flush()
+    with pytest.raises(AppendOnlyViolation), tenant_session(world.a.id) as s:
+        s.delete(s.exec(select(TagEvent)).one())
+        s.flush()
+    assert b.events(world.a) == [(world.patient_a.id, vip, "added", world.staff_a.id, None)]
