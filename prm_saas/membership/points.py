@@ -47,6 +47,7 @@ from prm_saas.membership.models import (
     PointsRule,
     RuleKind,
 )
+from prm_saas.tags.services import reevaluate_for_patient
 from tenants.db import TenantSession
 from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from tenants.lookup import get_or_404
@@ -355,6 +356,7 @@ def redeem(
     account.updated_at = now
     session.add(account)
     session.flush()
+    reevaluate_for_patient(session=session, patient_id=pid, now=now)  # tag rules on points
     return entry
 
 
@@ -485,6 +487,7 @@ def adjust(
         details={"points": pts, "reason": why, "balance": account.balance},
     )
     session.flush()
+    reevaluate_for_patient(session=session, patient_id=pid, now=now)  # tag rules on points
     return entry
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from prm_saas.booking import frontdesk
 from prm_saas.booking.models import BookingStatus as BS
-from prm_saas.membership import cards
+from prm_saas.membership import cards, points
 from prm_saas.orders import services as orders
 from prm_saas.orders.models import OrderStatus, PaymentMethod
 from prm_saas.tags import services
@@ -132,3 +132,31 @@ def test_joining_and_completing_a_challenge_tag_at_once(world: World) -> None:
     assert b.holders(world.a, done) == set()
     check_in(world.a, world.patient_a, cid, at(START))
     assert b.holders(world.a, done) == {world.patient_a.id}
+
+
+def test_points_adjusted_or_redeemed_retag_at_once(world: World) -> None:
+    tag = _rule(world, [{"key": "points_balance", "params": {"min_points": 100}}])
+    pid = b.patient(world.a)
+    with tenant_session(world.a.id) as s:
+        points.adjust(
+            s,
+            actor=world.admin_a,
+            patient_id=pid,
+            points=150,
+            reason="补录",
+            idempotency_key="adj1",
+            now=NOW,
+        )
+    assert b.holders(world.a, tag) == {pid}
+    with tenant_session(world.a.id) as s:
+        points.redeem(
+            s,
+            actor=world.admin_a,
+            patient_id=pid,
+            points=100,
+            reason="兑换",
+            source=None,
+            idempotency_key="red1",
+            now=NOW,
+        )
+    assert b.holders(world.a, tag) == set()
