@@ -105,6 +105,6 @@ class TagRule(TenantScoped, table=True):
     conditions: str = Field(default="[]", max_length=4000)
     active: bool = True
     evaluated_at: datetime | None = ts_field(nullable=True, default_now=False)
-    matched: int = 0
+    matched: int = 0  # holders at the last full evaluation (evaluated_at); hooks do not recount
     created_at: datetime = ts_field()
     updated_at: datetime = ts_field()

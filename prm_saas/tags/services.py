@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
@@ -550,9 +551,14 @@ def list_rules(*, session: TenantSession, actor: Principal | None) -> list[tuple
     return [(r, t) for r, t in rows]
 
 
-def _lock_rule(session: TenantSession, rule_id: int) -> TagRule | None:
+def _lock_rule(session: TenantSession, rule_id: int, *, shared: bool = False) -> TagRule | None:
+    """The rule, locked until the commit: exclusively for a full evaluation (the
+    nightly run, a save), shared for one patient's (the event hooks), so the
+    hooks of different patients never wait for each other, only for a full run."""
     write_lock(session)
-    return session.exec(select(TagRule).where(col(TagRule.id) == rule_id).with_for_update()).first()
+    return session.exec(
+        select(TagRule).where(col(TagRule.id) == rule_id).with_for_update(read=shared)
+    ).first()
 
 
 def evaluate_rule(
@@ -567,11 +573,14 @@ def evaluate_rule(
     longer match; one TagEvent per change. A system action (no actor): callers are
     the rule services, the nightly task and the event hooks. An inactive rule
     changes nothing."""
-    rule = _lock_rule(session, rule_id)
+    only = sorted({int(p) for p in patient_ids}) if patient_ids is not None else None
+    rule = _lock_rule(session, rule_id, shared=only is not None)
     if rule is None:
         raise NotFound()
     if not rule.active:
         return RuleRun(added=0, removed=0, matched=rule.matched)
+    if only is not None:
+        return _evaluate_for(session, rule, only, now)
     rid = pk(rule)
     clause = compile_conditions(rule_conditions(rule), context(session, now))
     holders = select(PatientTag.patient_id).where(col(PatientTag.tag_id) == rule.tag_id)
@@ -580,21 +589,8 @@ def evaluate_rule(
         col(PatientTag.tag_id) == rule.tag_id,
         col(PatientTag.patient_id).not_in(select(Patient.id).where(clause)),
     )
-    only = sorted({int(p) for p in patient_ids}) if patient_ids is not None else None
-    to_add: list[int] = []
-    to_remove: list[int] = []
-    for chunk in _chunks(only) if only is not None else [None]:
-        if chunk is None:
-            to_add += [int(i or 0) for i in session.exec(add_q).all()]
-            to_remove += [int(i) for i in session.exec(remove_q).all()]
-        else:
-            to_add += [
-                int(i or 0) for i in session.exec(add_q.where(col(Patient.id).in_(chunk))).all()
-            ]
-            to_remove += [
-                int(i)
-                for i in session.exec(remove_q.where(col(PatientTag.patient_id).in_(chunk))).all()
-            ]
+    to_add = [int(i or 0) for i in session.exec(add_q).all()]
+    to_remove = [int(i) for i in session.exec(remove_q).all()]
     for pid in to_add:
         session.add(
             PatientTag(
@@ -623,11 +619,79 @@ def evaluate_rule(
         select(func.count()).select_from(PatientTag).where(col(PatientTag.tag_id) == rule.tag_id)
     ).one()
     rule.matched = int(matched)
-    if only is None:
-        rule.evaluated_at = now
+    rule.evaluated_at = now
     session.add(rule)
     session.flush()
     return RuleRun(added=len(to_add), removed=len(to_remove), matched=rule.matched)
+
+
+def _evaluate_for(
+    session: TenantSession, rule: TagRule, patient_ids: list[int], now: datetime
+) -> RuleRun:
+    """The rule for a few patients under the shared lock: each change on its own,
+    so two hooks for the same patient at once make it once (the second insert
+    meets the unique key, the second delete finds nothing) with one history row.
+    The rule's ``matched`` count is left to the full runs (counting every holder
+    and writing the rule row would make each hook as costly as a full run)."""
+    rid = pk(rule)
+    clause = compile_conditions(rule_conditions(rule), context(session, now))
+    added = removed = 0
+    for chunk in _chunks(patient_ids):
+        matching = {
+            int(i or 0)
+            for i in session.exec(
+                select(col(Patient.id)).where(clause, col(Patient.id).in_(chunk))
+            ).all()
+        }
+        holding = {
+            int(i)
+            for i in session.exec(
+                select(PatientTag.patient_id).where(
+                    col(PatientTag.tag_id) == rule.tag_id, col(PatientTag.patient_id).in_(chunk)
+                )
+            ).all()
+        }
+        for pid in sorted(matching - holding):
+            try:
+                with session.begin_nested():
+                    session.add(
+                        PatientTag(
+                            patient_id=pid,
+                            tag_id=rule.tag_id,
+                            source=TagSource.RULE,
+                            rule_id=rid,
+                            added_at=now,
+                        )
+                    )
+                    session.flush()
+            except IntegrityError:
+                continue  # another transaction tagged this patient meanwhile
+            session.add(
+                TagEvent(
+                    patient_id=pid, tag_id=rule.tag_id, action=TagAction.ADDED, rule_id=rid, at=now
+                )
+            )
+            added += 1
+        for pid in sorted(holding - matching):
+            gone = session.execute(
+                delete(PatientTag).where(
+                    col(PatientTag.tag_id) == rule.tag_id, col(PatientTag.patient_id) == pid
+                )
+            )
+            if not getattr(gone, "rowcount", 0):
+                continue  # another transaction untagged this patient meanwhile
+            session.add(
+                TagEvent(
+                    patient_id=pid,
+                    tag_id=rule.tag_id,
+                    action=TagAction.REMOVED,
+                    rule_id=rid,
+                    at=now,
+                )
+            )
+            removed += 1
+    session.flush()
+    return RuleRun(added=added, removed=removed, matched=rule.matched)
 
 
 def reevaluate_for_patient(*, session: TenantSession, patient_id: int, now: datetime) -> int:
