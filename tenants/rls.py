@@ -99,3 +99,20 @@ def grants_sql(append_only_tables: list[str]) -> list[str]:
     ]
     stmts += [f'REVOKE UPDATE, DELETE, TRUNCATE ON "{t}" FROM {role}' for t in append_only_tables]
     return stmts
+
+
+def new_tables_sql(
+    tenant_tables: list[str],
+    *,
+    append_only: tuple[str, ...] = (),
+    platform_tables: tuple[str, ...] = (),
+) -> list[str]:
+    """What a later migration runs for the tables it adds: each tenant table
+    walled off, each platform table hidden from tenants, the append-only ones
+    INSERT / SELECT only for the app role (0001's default privileges granted it
+    the rest)."""
+    role = app_role()
+    stmts = [stmt for table in tenant_tables for stmt in tenant_table_sql(table)]
+    stmts += [stmt for table in platform_tables for stmt in platform_table_sql(table)]
+    stmts += [f'REVOKE UPDATE, DELETE, TRUNCATE ON "{t}" FROM {role}' for t in append_only]
+    return stmts

@@ -183,12 +183,7 @@ def _walls() -> None:
     (default privileges from 0001 already granted the app role the rest)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    stmts: list[str] = []
-    for table in TENANT_TABLES:
-        stmts += rls.tenant_table_sql(table)
-    role = rls.app_role()
-    stmts.append(f'REVOKE UPDATE, DELETE, TRUNCATE ON "provider_event" FROM {role}')
-    for stmt in stmts:
+    for stmt in rls.new_tables_sql(TENANT_TABLES, append_only=("provider_event",)):
         op.execute(stmt)
 
 

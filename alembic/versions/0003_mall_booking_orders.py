@@ -452,11 +452,7 @@ def _walls() -> None:
     """Row-level security for the new tenant tables; Stripe events are platform data."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    stmts: list[str] = []
-    for table in TENANT_TABLES:
-        stmts += rls.tenant_table_sql(table)
-    stmts += rls.platform_table_sql("stripe_event")
-    for stmt in stmts:
+    for stmt in rls.new_tables_sql(TENANT_TABLES, platform_tables=("stripe_event",)):
         op.execute(stmt)
 
 

@@ -108,9 +108,8 @@ def _walls() -> None:
     """Row-level security for the new tenant tables (as 0003 does)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    for table in TENANT_TABLES:
-        for stmt in rls.tenant_table_sql(table):
-            op.execute(stmt)
+    for stmt in rls.new_tables_sql(TENANT_TABLES):
+        op.execute(stmt)
 
 
 def downgrade() -> None:

@@ -49,7 +49,7 @@ def _walls() -> None:
     """Row-level security for the new tenant table (as 0004 does)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    for stmt in rls.tenant_table_sql('referral'):
+    for stmt in rls.new_tables_sql(["referral"]):
         op.execute(stmt)
 
 
