@@ -6,6 +6,7 @@ a conftest a second time.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -40,17 +41,43 @@ def migrate(url: str) -> None:
 
 
 def wipe_database() -> None:
-    """Empty every table (as the owner, below the tenant wall)."""
+    """Empty every table (as the owner, below the tenant wall).
+
+    On PostgreSQL a TRUNCATE of every table costs file work per table (about
+    0.15 s for ~80 tables, after every test), so only the tables that hold rows
+    are truncated (found in one statement, when the owner reads past the tenant
+    policies as scripts/pg.sh makes it; else all), and every sequence starts again at 1
+    as RESTART IDENTITY would have done (a rolled-back insert advances a
+    sequence of a table left empty)."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
-    eng = sa.create_engine(owner_url(), poolclass=sa.pool.NullPool)
+    eng = _owner_engine(owner_url())
     with eng.begin() as conn:
         if conn.dialect.name == "postgresql":
+            probe = " UNION ALL ".join(
+                f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables
+            )
+            bypass = conn.execute(
+                sa.text(
+                    "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user"
+                )
+            ).scalar_one()
+            # An owner under the tenant policies would see tenant tables as empty.
+            full = [row[0] for row in conn.execute(sa.text(probe))] if bypass else tables
+            if full:
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in full) + " CASCADE"))
             conn.execute(
                 sa.text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                    "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
                 )
             )
         else:
             for t in tables:
                 conn.execute(sa.text(f'DELETE FROM "{t}"'))
-    eng.dispose()
+
+
+@functools.cache
+def _owner_engine(url: str) -> sa.Engine:
+    """One owner connection kept for the wipes after every test (a new one each
+    time cost more than the wipe)."""
+    return sa.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
