@@ -581,7 +581,6 @@ def evaluate_rule(
         return RuleRun(added=0, removed=0, matched=rule.matched)
     if only is not None:
         return _evaluate_for(session, rule, only, now)
-    rid = pk(rule)
     clause = compile_conditions(rule_conditions(rule), context(session, now))
     holders = select(PatientTag.patient_id).where(col(PatientTag.tag_id) == rule.tag_id)
     add_q = select(col(Patient.id)).where(clause, col(Patient.id).not_in(holders))
@@ -592,16 +591,8 @@ def evaluate_rule(
     to_add = [int(i or 0) for i in session.exec(add_q).all()]
     to_remove = [int(i) for i in session.exec(remove_q).all()]
     for pid in to_add:
-        session.add(
-            PatientTag(
-                patient_id=pid, tag_id=rule.tag_id, source=TagSource.RULE, rule_id=rid, added_at=now
-            )
-        )
-        session.add(
-            TagEvent(
-                patient_id=pid, tag_id=rule.tag_id, action=TagAction.ADDED, rule_id=rid, at=now
-            )
-        )
+        session.add(_rule_tag(rule, pid, now))
+        session.add(_rule_event(rule, pid, TagAction.ADDED, now))
     for chunk in _chunks(to_remove):
         session.execute(
             delete(PatientTag).where(
@@ -609,11 +600,7 @@ def evaluate_rule(
             )
         )
     for pid in to_remove:
-        session.add(
-            TagEvent(
-                patient_id=pid, tag_id=rule.tag_id, action=TagAction.REMOVED, rule_id=rid, at=now
-            )
-        )
+        session.add(_rule_event(rule, pid, TagAction.REMOVED, now))
     session.flush()
     matched = session.exec(
         select(func.count()).select_from(PatientTag).where(col(PatientTag.tag_id) == rule.tag_id)
@@ -625,6 +612,22 @@ def evaluate_rule(
     return RuleRun(added=len(to_add), removed=len(to_remove), matched=rule.matched)
 
 
+def _rule_tag(rule: TagRule, patient_id: int, now: datetime) -> PatientTag:
+    return PatientTag(
+        patient_id=patient_id,
+        tag_id=rule.tag_id,
+        source=TagSource.RULE,
+        rule_id=pk(rule),
+        added_at=now,
+    )
+
+
+def _rule_event(rule: TagRule, patient_id: int, action: TagAction, now: datetime) -> TagEvent:
+    return TagEvent(
+        patient_id=patient_id, tag_id=rule.tag_id, action=action, rule_id=pk(rule), at=now
+    )
+
+
 def _evaluate_for(
     session: TenantSession, rule: TagRule, patient_ids: list[int], now: datetime
 ) -> RuleRun:
@@ -633,7 +636,6 @@ def _evaluate_for(
     meets the unique key, the second delete finds nothing) with one history row.
     The rule's ``matched`` count is left to the full runs (counting every holder
     and writing the rule row would make each hook as costly as a full run)."""
-    rid = pk(rule)
     clause = compile_conditions(rule_conditions(rule), context(session, now))
     added = removed = 0
     for chunk in _chunks(patient_ids):
@@ -654,23 +656,11 @@ def _evaluate_for(
         for pid in sorted(matching - holding):
             try:
                 with session.begin_nested():
-                    session.add(
-                        PatientTag(
-                            patient_id=pid,
-                            tag_id=rule.tag_id,
-                            source=TagSource.RULE,
-                            rule_id=rid,
-                            added_at=now,
-                        )
-                    )
+                    session.add(_rule_tag(rule, pid, now))
                     session.flush()
             except IntegrityError:
                 continue  # another transaction tagged this patient meanwhile
-            session.add(
-                TagEvent(
-                    patient_id=pid, tag_id=rule.tag_id, action=TagAction.ADDED, rule_id=rid, at=now
-                )
-            )
+            session.add(_rule_event(rule, pid, TagAction.ADDED, now))
             added += 1
         for pid in sorted(holding - matching):
             gone = session.execute(
@@ -680,15 +670,7 @@ def _evaluate_for(
             )
             if not getattr(gone, "rowcount", 0):
                 continue  # another transaction untagged this patient meanwhile
-            session.add(
-                TagEvent(
-                    patient_id=pid,
-                    tag_id=rule.tag_id,
-                    action=TagAction.REMOVED,
-                    rule_id=rid,
-                    at=now,
-                )
-            )
+            session.add(_rule_event(rule, pid, TagAction.REMOVED, now))
             removed += 1
     session.flush()
     return RuleRun(added=added, removed=removed, matched=rule.matched)
