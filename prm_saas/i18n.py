@@ -224,6 +224,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
+    from prm_saas.i18n_marketing_pages import MARKETING_PAGES
     from prm_saas.i18n_member_pages import MEMBER_PAGES
     from prm_saas.i18n_membership import MEMBERSHIP
     from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
@@ -242,6 +243,7 @@ def _merge_catalogs() -> None:
         MEMBERSHIP_ADMIN,
         AUDIENCES,
         TAGS,
+        MARKETING_PAGES,
     ):
         clash = set(part) & set(MESSAGES)
         if clash:
