@@ -43,7 +43,7 @@ MARKETING_PAGES: dict[str, tuple[str, str]] = {
     ),
     "mkt.tags.rule_active": ("启用规则", "Rule active"),
     "mkt.tags.preview": ("预览", "Preview"),
-    "mkt.tags.preview_count": ("当前符合条件的客户：{count} 人", "Patients matching now: {count}"),
+    "mkt.tags.preview_count": ("当前符合条件的客户数：", "Patients matching now: "),
     "mkt.tags.matches_nothing_confirm": ("仍然保存", "Save anyway"),
     "mkt.tags.save_rule": ("保存规则", "Save rule"),
     "mkt.tags.rule_saved": (

@@ -19,6 +19,7 @@ import pages.admin.rewards
 import pages.admin.schedules
 import pages.admin.settings
 import pages.admin.staff
+import pages.admin.tags
 import pages.patient.auth
 import pages.patient.booking
 import pages.patient.card
