@@ -50,6 +50,7 @@ TASK_MODULES = (
     "prm_saas.challenges.tasks",
     "prm_saas.membership.tasks",
     "prm_saas.tags.tasks",
+    "prm_saas.automations.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -157,6 +158,19 @@ def _make_app() -> Celery:
                 "task": "tags.nightly_due",
                 "schedule": crontab(hour=19, minute=37),
                 "options": {"expires": 20 * 60 * 60},
+            },
+            # Due automation enrollments of every tenant, every minute.
+            "automations-tick": {
+                "task": "automations.tick",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
+            # Birthday / points-expiring / no-visit journeys, hourly at :27 so each
+            # tenant's local day is scanned soon after it starts; repeats enroll nobody.
+            "automations-daily": {
+                "task": "automations.daily_due",
+                "schedule": crontab(minute=27),
+                "options": {"expires": 50 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

@@ -221,6 +221,7 @@ def normalize_locale(value: str | None) -> str | None:
 def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
     from prm_saas.i18n_audiences import AUDIENCES
+    from prm_saas.i18n_automations import AUTOMATIONS
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
@@ -243,6 +244,7 @@ def _merge_catalogs() -> None:
         MEMBERSHIP_ADMIN,
         AUDIENCES,
         TAGS,
+        AUTOMATIONS,
         MARKETING_PAGES,
     ):
         clash = set(part) & set(MESSAGES)

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import prm_saas.accounts.models
 import prm_saas.audit.models
+import prm_saas.automations.models
 import prm_saas.booking.models
 import prm_saas.challenges.models
 import prm_saas.mall.models

@@ -15,6 +15,7 @@ from prm_saas.accounts.authz import Principal, require_patient
 from prm_saas.accounts.credentials import hash_password
 from prm_saas.accounts.models import Patient, PatientPublic, Sex
 from prm_saas.audit.services import record
+from prm_saas.automations.hooks import fire as fire_automations
 from prm_saas.i18n import normalize_locale
 from prm_saas.membership import referrals
 from prm_saas.membership.cards import issue_card
@@ -113,6 +114,7 @@ def register_patient(
         referrals.record_referral(
             session, referrer_id=referrer_id, referred_id=int(patient.id or 0), now=now
         )
+    fire_automations(session, "patient_joined", int(patient.id or 0), now=now)  # welcome journeys
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     record(
         session,

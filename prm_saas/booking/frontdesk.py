@@ -19,6 +19,7 @@ from sqlmodel import col, or_, select, update
 from prm_saas.accounts.authz import Permission, Principal, require_staff
 from prm_saas.accounts.models import Patient
 from prm_saas.audit.services import record
+from prm_saas.automations.hooks import fire as fire_automations
 from prm_saas.booking.models import Booking, BookingStatus, Location, Slot
 from prm_saas.booking.schedule import (
     SlotView,
@@ -286,6 +287,7 @@ def complete(
     )
     cards.recalc_level(session, patient_id=b.patient_id, now=now)
     reevaluate_for_patient(session=session, patient_id=b.patient_id, now=now)  # tag rules
+    fire_automations(session, "booking_completed", b.patient_id, now=now, booking_id=b.id)
     return b
 
 

@@ -32,6 +32,7 @@ from sqlmodel import col, select
 from prm_saas.accounts.authz import Permission, Principal, require_staff
 from prm_saas.accounts.models import Patient, PrincipalKind
 from prm_saas.audit.services import record
+from prm_saas.automations.hooks import fire_tags_added
 from prm_saas.booking.schedule import pk, write_lock
 from prm_saas.tags.conditions import compile_conditions, context, validate_conditions
 from prm_saas.tags.models import PatientTag, Tag, TagAction, TagEvent, TagKind, TagRule, TagSource
@@ -227,6 +228,7 @@ def add_tags(
     at = now or utcnow()
     staff_id = _staff_id(actor)
     added = 0
+    new_events: list[TagEvent] = []
     for tag in tags:
         tid = pk(tag)
         have = _existing(session, pids, tid)
@@ -242,18 +244,19 @@ def add_tags(
                     added_by_staff_id=staff_id,
                 )
             )
-            session.add(
-                TagEvent(
-                    patient_id=pid,
-                    tag_id=tid,
-                    action=TagAction.ADDED,
-                    staff_id=staff_id,
-                    at=at,
-                    reason=reason,
-                )
+            event = TagEvent(
+                patient_id=pid,
+                tag_id=tid,
+                action=TagAction.ADDED,
+                staff_id=staff_id,
+                at=at,
+                reason=reason,
             )
+            session.add(event)
+            new_events.append(event)
             added += 1
     session.flush()
+    fire_tags_added(session, new_events, now=at)  # automations on "tag added"
     if added:
         record(
             session,
@@ -590,9 +593,10 @@ def evaluate_rule(
     )
     to_add = [int(i or 0) for i in session.exec(add_q).all()]
     to_remove = [int(i) for i in session.exec(remove_q).all()]
-    for pid in to_add:
+    new_events = [_rule_event(rule, pid, TagAction.ADDED, now) for pid in to_add]
+    for pid, event in zip(to_add, new_events, strict=True):
         session.add(_rule_tag(rule, pid, now))
-        session.add(_rule_event(rule, pid, TagAction.ADDED, now))
+        session.add(event)
     for chunk in _chunks(to_remove):
         session.execute(
             delete(PatientTag).where(
@@ -602,6 +606,7 @@ def evaluate_rule(
     for pid in to_remove:
         session.add(_rule_event(rule, pid, TagAction.REMOVED, now))
     session.flush()
+    fire_tags_added(session, new_events, now=now)  # automations on "tag added"
     matched = session.exec(
         select(func.count()).select_from(PatientTag).where(col(PatientTag.tag_id) == rule.tag_id)
     ).one()
@@ -638,6 +643,7 @@ def _evaluate_for(
     and writing the rule row would make each hook as costly as a full run)."""
     clause = compile_conditions(rule_conditions(rule), context(session, now))
     added = removed = 0
+    new_events: list[TagEvent] = []
     for chunk in _chunks(patient_ids):
         matching = {
             int(i or 0)
@@ -660,7 +666,9 @@ def _evaluate_for(
                     session.flush()
             except IntegrityError:
                 continue  # another transaction tagged this patient meanwhile
-            session.add(_rule_event(rule, pid, TagAction.ADDED, now))
+            event = _rule_event(rule, pid, TagAction.ADDED, now)
+            session.add(event)
+            new_events.append(event)
             added += 1
         for pid in sorted(holding - matching):
             gone = session.execute(
@@ -673,6 +681,7 @@ def _evaluate_for(
             session.add(_rule_event(rule, pid, TagAction.REMOVED, now))
             removed += 1
     session.flush()
+    fire_tags_added(session, new_events, now=now)  # automations on "tag added"
     return RuleRun(added=added, removed=removed, matched=rule.matched)
 
 

@@ -1,0 +1,1 @@
+"""Automations (journeys): a trigger enrolls a patient, steps wait, message and branch."""
