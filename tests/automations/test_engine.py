@@ -100,7 +100,8 @@ def test_branch_exit_when_matching_on_a_rule_condition(world: World) -> None:
     _join(world, woman)
     b.tick(world.a, NOW)
     by = {e.patient_id: e for e in b.enrollments(world.a, aid)}
-    assert by[man].status == "exited" and by[woman].status == "completed"
+    assert by[man].status == "exited"
+    assert by[woman].status == "completed"
     assert [m.patient_id for m in b.messages(world.a)] == [woman]
 
 
@@ -123,7 +124,8 @@ def test_a_channel_the_clinic_switched_off_is_recorded_and_the_journey_goes_on(
     _join(world)
     assert b.tick(world.a, NOW).completed == 1  # SMS is off by default in a tenant
     [m] = b.messages(world.a)
-    assert m.channel == Channel.SMS and m.status == MessageStatus.SCHEDULED
+    assert m.channel == Channel.SMS
+    assert m.status == MessageStatus.SCHEDULED
     assert b.enrollments(world.a, aid)[0].status == "completed"
 
 
@@ -143,7 +145,8 @@ def test_an_edit_does_not_disturb_running_enrollments(world: World) -> None:
             now=NOW,
         )
         detail = services.get_automation(session=s, actor=world.admin_a, automation_id=aid)
-    assert detail.version == 2 and [st["body"] for st in detail.steps] == ["新版唯一一条"]
+    assert detail.version == 2
+    assert [st["body"] for st in detail.steps] == ["新版唯一一条"]
     second = _join(world, tb.patient(world.a))
     b.tick(world.a, later(days=1))
     by = {e.patient_id: e for e in b.enrollments(world.a, aid)}

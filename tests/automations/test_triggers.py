@@ -139,7 +139,8 @@ def test_birthday_scan_enrolls_once_a_year_in_the_tenant_local_day(world: World)
     rows = b.enrollments(world.a, aid)
     assert [(r.patient_id, r.occurrence) for r in rows] == [(today_born, "birthday:2026")]
     assert tomorrow_born not in {r.patient_id for r in rows}
-    assert b.enrollments(world.b) == [] and other_tenant
+    assert b.enrollments(world.b) == []
+    assert other_tenant
 
 
 def test_points_expiring_scan_enrolls_per_expiry_day(world: World) -> None:
@@ -194,6 +195,7 @@ def test_another_tenants_tag_event_enrolls_nobody_here(world: World) -> None:
         tag_services.add_tags(
             session=s, actor=world.staff_b, patient_ids=[world.patient_b.id], tag_ids=[vip_b]
         )
-    assert b.enrollments(world.a) == [] and b.enrollments(world.b) == []
+    assert b.enrollments(world.a) == []
+    assert b.enrollments(world.b) == []
     with tenant_session(world.a.id) as s:
         assert s.exec(select(Patient.id).where(Patient.id == world.patient_b.id)).first() is None
