@@ -40,7 +40,9 @@ def patients(tenant: TenantInfo, n: int) -> list[int]:
     return ids
 
 
-def audience(tenant: TenantInfo, admin: Principal, patient_ids: list[int], name: str = "VIP") -> int:
+def audience(
+    tenant: TenantInfo, admin: Principal, patient_ids: list[int], name: str = "VIP"
+) -> int:
     """An audience ``<name>`` of exactly these patients (through a manual tag)."""
     with tenant_session(tenant.id) as s:
         tag = create_tag(session=s, actor=admin, data=TagInput(name=name))
