@@ -72,4 +72,14 @@ AUDIENCES: dict[str, tuple[str, str]] = {
         "第 {column} 个字符处的标签「{name}」不存在。运算符 且 / 或 / 非 前后要留空格。",
         'There is no tag "{name}" (character {column}). Put spaces around 且 / 或 / 非.',
     ),
+    # --- saved audiences (prm_saas/audiences/services.py) -------------------------------
+    "audience.definition_required": (
+        "请填写标签表达式或至少一个属性筛选条件。",
+        "Enter a tag expression or at least one attribute filter.",
+    ),
+    "audience.name_taken": ("已有同名的目标人群。", "An audience with this name already exists."),
+    "audience.in_use": (
+        "仍有营销活动使用这个目标人群，不能删除。",
+        "A campaign still uses this audience; it cannot be deleted.",
+    ),
 }

@@ -8,12 +8,14 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import prm_saas.accounts.models
+import prm_saas.audiences.models
 import prm_saas.audit.models
 import prm_saas.automations.models
 import prm_saas.booking.models
 import prm_saas.challenges.models
 import prm_saas.mall.models
 import prm_saas.membership.models
+import prm_saas.messaging.content
 import prm_saas.messaging.models
 import prm_saas.orders.models
 import prm_saas.tags.models  # noqa: F401

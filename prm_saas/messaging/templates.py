@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,11 @@ class TemplateSpec:
 
 
 _REGISTRY: dict[str, TemplateSpec] = {}
+# Keys "<prefix>:<id>" whose wording lives in a tenant's own rows (content written
+# by a manager): the prefix's spec, and how to read the row's (subject, body).
+CONTENT_PREFIX = "content"
+Wording = Callable[[TenantSession, str, Channel], "tuple[str, str] | None"]
+_DYNAMIC: dict[str, tuple[TemplateSpec, Wording]] = {}
 # Modules that register templates; imported on first use of the registry
 # (capabilities add theirs here, as Celery's task modules are listed).
 TEMPLATE_MODULES = (
@@ -58,6 +64,7 @@ TEMPLATE_MODULES = (
     "prm_saas.booking.messages",
     "prm_saas.challenges.messages",
     "prm_saas.membership.messages",
+    "prm_saas.messaging.content",
 )
 _loaded = False
 
@@ -83,9 +90,22 @@ def register(spec: TemplateSpec) -> TemplateSpec:
     return spec
 
 
+def register_dynamic(spec: TemplateSpec, wording: Wording) -> None:
+    """Keys ``<spec.key>:<id>`` are rendered from a tenant's row read by ``wording``."""
+    _DYNAMIC[spec.key] = (spec, wording)
+
+
+def _dynamic(key: str) -> tuple[TemplateSpec, Wording] | None:
+    prefix, sep, _rest = key.partition(":")
+    return _DYNAMIC.get(prefix) if sep else None
+
+
 def spec_of(key: str) -> TemplateSpec:
     """The registered spec of ``key`` (NotFound for an unknown key)."""
     _load()
+    dynamic = _dynamic(key)
+    if dynamic is not None:
+        return dynamic[0]
     spec = _REGISTRY.get(key)
     if spec is None:
         raise NotFound()
@@ -138,7 +158,12 @@ def effective_template(
     session: TenantSession, key: str, channel: Channel, locale: str
 ) -> tuple[str, str] | None:
     """(subject, body) of the tenant's wording, else the built-in default, else
-    the other language's default; None when the template has no such channel."""
+    the other language's default; None when the template has no such channel.
+    Content keys (``content:<id>``) read their row, one wording for every language."""
+    _load()
+    dynamic = _dynamic(key)
+    if dynamic is not None:
+        return dynamic[1](session, key, channel)
     row = session.exec(
         select(MessageTemplate).where(
             MessageTemplate.key == key,
@@ -202,7 +227,8 @@ def list_templates(*, session: TenantSession, actor: Principal) -> list[Template
     return out
 
 
-def _check(spec: TemplateSpec, channel: Channel, subject: str, body: str) -> None:
+def check_wording(spec: TemplateSpec, channel: Channel, subject: str, body: str) -> None:
+    """Refuse wording that ``spec`` could not render on ``channel`` (FieldErrors)."""
     errors: dict[str, tuple[str, dict[str, Any]]] = {}
     for fname, text, limit in (
         ("subject", subject, SUBJECT_MAX),
@@ -257,7 +283,7 @@ def save_template(
     if (ch, "zh-CN") not in spec.defaults and (ch, "en") not in spec.defaults:
         raise NotFound()
     subject, body = (subject or "").strip(), (body or "").strip()
-    _check(spec, ch, subject, body)
+    check_wording(spec, ch, subject, body)
     row = session.exec(
         select(MessageTemplate).where(
             MessageTemplate.key == key,
@@ -335,6 +361,6 @@ def preview_template(
     require_staff(session, actor, Permission.SETTINGS_MANAGE)
     spec = spec_of(key)
     ch, _loc = _channel_and_locale(channel, "zh-CN")
-    _check(spec, ch, subject, body)
+    check_wording(spec, ch, subject, body)
     values = {"tenant_name": tenant_name, "patient_name": "李娜", **spec.sample}
     return Preview(subject=render(subject, values), body=render(body, values))
