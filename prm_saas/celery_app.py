@@ -50,6 +50,7 @@ TASK_MODULES = (
     "prm_saas.challenges.tasks",
     "prm_saas.membership.tasks",
     "prm_saas.tags.tasks",
+    "prm_saas.campaigns.tasks",
     "prm_saas.automations.tasks",
 )
 
@@ -171,6 +172,13 @@ def _make_app() -> Celery:
                 "task": "automations.daily_due",
                 "schedule": crontab(minute=27),
                 "options": {"expires": 50 * 60},
+            },
+            # Campaign runs of every tenant: start due runs, release within the
+            # throttle, daily cap and quiet hours, every minute.
+            "campaigns-tick": {
+                "task": "campaigns.tick",
+                "schedule": 60.0,
+                "options": {"expires": 55},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

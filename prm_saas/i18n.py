@@ -223,6 +223,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_audiences import AUDIENCES
     from prm_saas.i18n_automations import AUTOMATIONS
     from prm_saas.i18n_booking import BOOKING
+    from prm_saas.i18n_campaigns import CAMPAIGNS
     from prm_saas.i18n_challenges import CHALLENGES
     from prm_saas.i18n_mall import MALL
     from prm_saas.i18n_marketing_pages import MARKETING_PAGES
@@ -244,6 +245,7 @@ def _merge_catalogs() -> None:
         MEMBERSHIP_ADMIN,
         AUDIENCES,
         TAGS,
+        CAMPAIGNS,
         AUTOMATIONS,
         MARKETING_PAGES,
     ):

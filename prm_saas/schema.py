@@ -12,6 +12,7 @@ import prm_saas.audiences.models
 import prm_saas.audit.models
 import prm_saas.automations.models
 import prm_saas.booking.models
+import prm_saas.campaigns.models
 import prm_saas.challenges.models
 import prm_saas.mall.models
 import prm_saas.membership.models
