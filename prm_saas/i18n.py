@@ -232,6 +232,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
     from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_tags import TAGS
+    from prm_saas.i18n_tracking import TRACKING
     from prm_saas.i18n_ui import UI
 
     for part in (
@@ -245,6 +246,7 @@ def _merge_catalogs() -> None:
         MEMBERSHIP_ADMIN,
         AUDIENCES,
         TAGS,
+        TRACKING,
         CAMPAIGNS,
         AUTOMATIONS,
         MARKETING_PAGES,

@@ -19,7 +19,8 @@ import prm_saas.membership.models
 import prm_saas.messaging.content
 import prm_saas.messaging.models
 import prm_saas.orders.models
-import prm_saas.tags.models  # noqa: F401
+import prm_saas.tags.models
+import prm_saas.tracking.models  # noqa: F401
 import tenants.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -55,8 +55,16 @@ class ReceivedMail:
 
     @property
     def body(self) -> str:
-        """The decoded plain-text body."""
-        return str(self.message.get_content())
+        """The decoded plain-text body (the text part of a multipart/alternative)."""
+        part = self.message.get_body(preferencelist=("plain",))
+        assert part is not None, "no text/plain part"
+        return str(part.get_content())
+
+    @property
+    def html(self) -> str:
+        """The decoded HTML alternative ("" when the mail has none)."""
+        part = self.message.get_body(preferencelist=("html",))
+        return str(part.get_content()) if part is not None else ""
 
     def code(self) -> str:
         """The six-digit one-time code in the body."""

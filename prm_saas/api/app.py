@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from prm_saas.api import health, messaging, payments, sso, webhooks
+from prm_saas.api import health, messaging, payments, sso, tracking, webhooks
 
 
 def routes() -> list[BaseRoute]:
@@ -16,6 +16,7 @@ def routes() -> list[BaseRoute]:
         *webhooks.ROUTES,
         *payments.ROUTES,
         *messaging.ROUTES,
+        *tracking.ROUTES,
     ]
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import json
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ class Outbound:
     idempotency_key: str
     marketing: bool
     unsubscribe_url: str = ""
+    open_pixel_url: str = ""  # email: an HTML part is added, with this 1x1 image
     from_name: str = ""
     redact: bool = False  # wipe the body from the outbox once it is final
 
@@ -51,6 +54,35 @@ class Outbound:
 def _one_line(value: str) -> str:
     """A header value: line breaks (header injection) folded into single spaces."""
     return " ".join(value.split())
+
+
+# http(s) URLs in a plain-text body (RFC 3986 characters; sentence punctuation after
+# a link is not part of it).
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*[A-Za-z0-9\-_~/#=&%+]")
+
+
+def _linked(text: str) -> str:
+    """Plain text as HTML: escaped, URLs as links, line breaks kept."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        url = html.escape(m.group(0), quote=True)
+        out += [html.escape(text[pos : m.start()]), f'<a href="{url}">{url}</a>']
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out).replace("\n", "<br>\n")
+
+
+def html_alternative(body: str, pixel_url: str) -> str:
+    """The HTML part of an email whose opens are counted: the plain-text body
+    (escaped, links clickable) and a 1x1 image at ``pixel_url``."""
+    pixel = html.escape(pixel_url, quote=True)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"></head><body>'
+        f'<div style="white-space:normal;font-family:sans-serif">{_linked(body)}</div>'
+        f'<img src="{pixel}" width="1" height="1" alt="" style="display:block;border:0">'
+        "</body></html>"
+    )
 
 
 class ChannelError(Exception):
@@ -118,6 +150,8 @@ class EmailChannel:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             body += f"\n\n--\n退订 / Unsubscribe: {out.unsubscribe_url}"
         msg.set_content(body)
+        if out.open_pixel_url:
+            msg.add_alternative(html_alternative(body, out.open_pixel_url), subtype="html")
         if not s.smtp_host:
             # No mail server configured (a laptop install): the console is the mailbox.
             log.warning("console mail to %s: %s\n%s", out.to, msg["Subject"], body)

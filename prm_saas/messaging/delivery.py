@@ -67,6 +67,7 @@ from prm_saas.messaging.preferences import (
 from prm_saas.messaging.quiet_hours import quiet_until
 from prm_saas.messaging.templates import MissingVariable, effective_template, render, spec_of
 from prm_saas.settings import get_settings
+from prm_saas.tracking.links import open_url, rewrite_links
 from tenants.db import TenantSession, on_commit, tenant_session
 from tenants.models import Tenant
 from tenants.resolution import TenantInfo, tenant_base_url
@@ -102,6 +103,11 @@ class _Context:
     sms_config: SmsConfig
     base_url: str
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host the tenant's links point at (the API routes live there)."""
+        return self.base_url.removesuffix(f"/t/{self.tenant.slug}")
 
     def adapter(self, channel: Channel) -> ChannelAdapter:
         if channel not in self.adapters:
@@ -238,6 +244,10 @@ def _prepare_one(
         except MissingVariable as exc:
             _finish(msg, MessageStatus.FAILED, now, error=f"template: {exc.params.get('name')}")
             return "failed"
+        if msg.category == Category.MARKETING:
+            # Links become tracked links (prm_saas.tracking); stored with the body, so
+            # a retry sends the same ones.
+            body = rewrite_links(session, message=msg, body=body, origin=ctx.origin, now=now)
         msg.subject, msg.body = subject[:300], body[:8000]
     # else: a retry or a resend after a lost worker sends exactly what was rendered the
     # first time: the same idempotency key must never carry a different text.
@@ -260,9 +270,11 @@ def _prepare_one(
     unsubscribe = ""
     if msg.category == Category.MARKETING and msg.patient_id is not None:
         token = unsubscribe_token(ctx.tenant.id, msg.patient_id, msg.channel)
-        origin = ctx.base_url.removesuffix(f"/t/{ctx.tenant.slug}")
-        unsubscribe = f"{origin}/api/messaging/unsubscribe?t={token}"
+        unsubscribe = f"{ctx.origin}/api/messaging/unsubscribe?t={token}"
     assert msg.id is not None
+    pixel = ""
+    if msg.category == Category.MARKETING and msg.channel == Channel.EMAIL:
+        pixel = open_url(ctx.origin, ctx.tenant.id, msg.id)
     return Outbound(
         message_id=msg.id,
         tenant_id=ctx.tenant.id,
@@ -272,6 +284,7 @@ def _prepare_one(
         idempotency_key=f"prm-{ctx.tenant.id}-{msg.id}",
         marketing=msg.category == Category.MARKETING,
         unsubscribe_url=unsubscribe,
+        open_pixel_url=pixel,
         from_name=ctx.settings.email_from_name or ctx.tenant.name,
         redact=spec_of(msg.template_key).redact,
     )
