@@ -22,6 +22,7 @@ from components.forms import FormMixin, client_id, field, form_dialog, form_erro
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
+from pages.admin.member_tags import MemberTagsMixin, bulk_bar, member_tags_panel, select_cell
 from prm_saas.accounts.authz import Permission
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.booking import frontdesk as fd
@@ -95,7 +96,7 @@ def history_rows(d: members.MemberDetail, tz: str) -> list[dict[str, str]]:
     return out
 
 
-class MembersState(FormMixin, AppState):
+class MembersState(MemberTagsMixin, FormMixin, AppState):
     """The desk lookup, the member list and the selected member."""
 
     can_manage: bool = False
@@ -159,11 +160,13 @@ class MembersState(FormMixin, AppState):
     def _show_detail(self, d: members.MemberDetail | None) -> None:
         if d is None:
             self.has_detail, self.detail, self.history = False, {}, []
+            self._load_member_tags(None)
             return
         tz = self._tz()
         self.detail = detail_dict(d, tz)
         self.history = history_rows(d, tz)
         self.has_detail = True
+        self._load_member_tags(d.patient_id)
 
     def _show(self, patient_id: int) -> Any:
         now = utcnow()
@@ -190,6 +193,8 @@ class MembersState(FormMixin, AppState):
         if ev is not None:
             return ev
         self.can_manage = bool(found)
+        self.selected = []
+        self._load_manual_tags()
         if not self.can_manage:
             self.rows, self.levels = [], []
             return None
@@ -717,6 +722,7 @@ def _detail() -> rx.Component:
                 size="1",
                 id="member-referrals",
             ),
+            member_tags_panel(s),
             rx.heading(t("members.admin.history"), size="3"),
             rx.cond(
                 s.history.length() > 0,  # type: ignore[attr-defined]
@@ -744,6 +750,7 @@ def _detail() -> rx.Component:
 def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
     s = MembersState
     return rx.table.row(
+        select_cell(s, r),
         rx.table.cell(rx.cond(r["card"] != "", rx.code(r["card"]), rx.text("—"))),
         rx.table.cell(
             rx.link(r["name"], on_click=s.select(r["id"]), cursor="pointer", id="open-" + r["id"])
@@ -795,10 +802,12 @@ def _list() -> rx.Component:
     s = MembersState
     return rx.vstack(
         _filters(),
+        bulk_bar(s),
         rx.cond(
             s.rows.length() > 0,  # type: ignore[attr-defined]
             _table(
                 [
+                    "mkt.members.selected_col",
                     "members.admin.card",
                     "common.name",
                     "common.phone",

@@ -349,11 +349,12 @@ def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
     )
 
 
-def tag_chip(name: Any, color: Any, **props: Any) -> rx.Component:
-    """A tag as a colored chip."""
+def tag_chip(name: Any, color: Any, *extra: rx.Component, **props: Any) -> rx.Component:
+    """A tag as a colored chip (``extra``: e.g. a remove icon)."""
     return rx.badge(
         rx.box(width="8px", height="8px", border_radius="4px", background=color),
         name,
+        *extra,
         variant="surface",
         color_scheme="gray",
         **props,
