@@ -108,6 +108,6 @@ async def open_pixel(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/api/t/c/{code}", click, methods=["GET"]),
-    Route("/api/t/o/{token}", open_pixel, methods=["GET"]),
+    Route("/api/t/c/{code:path}", click, methods=["GET"]),
+    Route("/api/t/o/{token:path}", open_pixel, methods=["GET"]),
 ]
