@@ -74,3 +74,22 @@ def next_occurrence(
         if instant > after:
             return instant
     raise ValueError("no occurrence within the horizon")  # unreachable for valid input
+
+
+def parse_local(value: str, tz_name: str) -> datetime | None:
+    """A tenant-local "YYYY-MM-DD HH:MM" (or with a T) as a UTC instant; None if malformed."""
+    v = (value or "").strip().replace("T", " ")
+    try:
+        naive = datetime.strptime(v[:16], "%Y-%m-%d %H:%M")  # noqa: DTZ007 (local wall time)
+    except ValueError:
+        return None
+    if len(v) > 16 and v[16:] not in {":00"}:
+        return None
+    return local_instant(naive.date(), naive.time(), tz_name)
+
+
+def format_local(at: datetime | None, tz_name: str) -> str:
+    """A UTC instant as the tenant's local "YYYY-MM-DD HH:MM" ("" for None)."""
+    if at is None:
+        return ""
+    return at.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M")

@@ -19,7 +19,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -49,7 +48,8 @@ from prm_saas.campaigns.release import (
     start_run,
     tenant_zone,
 )
-from prm_saas.campaigns.schedule import local_instant
+from prm_saas.campaigns.report import CampaignReport, ReportRow, RunRow, campaign_report
+from prm_saas.campaigns.schedule import format_local, parse_local
 from prm_saas.messaging.content import MessageContent, save_content
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.quiet_hours import parse_hhmm
@@ -144,25 +144,6 @@ def _hhmm(ck: Checker, name: str, value: str) -> str:
         ck.fail(name, "campaigns.field.time_invalid")
         return ""
     return parsed.strftime("%H:%M")
-
-
-def parse_local(value: str, tz_name: str) -> datetime | None:
-    """A tenant-local "YYYY-MM-DD HH:MM" (or with a T) as a UTC instant; None if malformed."""
-    v = (value or "").strip().replace("T", " ")
-    try:
-        naive = datetime.strptime(v[:16], "%Y-%m-%d %H:%M")  # noqa: DTZ007 (local wall time)
-    except ValueError:
-        return None
-    if len(v) > 16 and v[16:] not in {":00"}:
-        return None
-    return local_instant(naive.date(), naive.time(), tz_name)
-
-
-def format_local(at: datetime | None, tz_name: str) -> str:
-    """A UTC instant as the tenant's local "YYYY-MM-DD HH:MM" ("" for None)."""
-    if at is None:
-        return ""
-    return at.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M")
 
 
 def _clean(session: TenantSession, data: CampaignInput, now: datetime) -> dict[str, object]:
@@ -675,11 +656,17 @@ def recipient_counts(session: TenantSession, run_id: int) -> dict[str, int]:
 __all__ = [
     "CampaignDetail",
     "CampaignInput",
+    "CampaignReport",
     "ContentRow",
+    "ReportRow",
+    "RunRow",
+    "campaign_report",
     "create_campaign",
     "delete_campaign",
+    "format_local",
     "get_campaign",
     "list_campaigns",
+    "parse_local",
     "pause_campaign",
     "recipient_counts",
     "remove_variant_b",

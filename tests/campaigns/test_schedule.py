@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from prm_saas.campaigns.models import Recurrence
-from prm_saas.campaigns.schedule import local_day_start, local_instant, next_occurrence
-from prm_saas.campaigns.services import format_local, parse_local
+from prm_saas.campaigns.schedule import (
+    format_local,
+    local_day_start,
+    local_instant,
+    next_occurrence,
+    parse_local,
+)
 
 NY = "America/New_York"
 SH = "Asia/Shanghai"
