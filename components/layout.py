@@ -33,6 +33,7 @@ ADMIN_NAV = [
     ("orders", "nav.orders", "/admin/orders", "receipt", True),
     ("members", "nav.admin_members", "/admin/members", "id-card", False),
     ("tags", "nav.tags", "/admin/tags", "tags", True),
+    ("automations", "automations.nav", "/admin/automations", "workflow", True),
     ("challenges", "nav.admin_challenges", "/admin/challenges", "trophy", True),
     ("membership", "nav.admin_membership", "/admin/membership", "badge-percent", True),
     ("rewards", "nav.admin_rewards", "/admin/rewards", "gift", True),

@@ -77,6 +77,10 @@ AUTOMATIONS: dict[str, tuple[str, str]] = {
     "automations.field.link": ("链接（可选）", "Link (optional)"),
     "automations.field.expr": ("标签表达式", "Tag expression"),
     "automations.field.when_match": ("分支", "Branch"),
+    "automations.field.conditions": (
+        "标签规则条件（JSON，可选）",
+        "Tag-rule conditions (JSON, optional)",
+    ),
     "automations.add_wait": ("+ 等待", "+ Wait"),
     "automations.add_message": ("+ 消息", "+ Message"),
     "automations.add_branch": ("+ 分支", "+ Branch"),

@@ -7,6 +7,7 @@ import reflex as rx
 
 import pages.admin.audit
 import pages.admin.auth
+import pages.admin.automations
 import pages.admin.catalog
 import pages.admin.challenges
 import pages.admin.frontdesk
