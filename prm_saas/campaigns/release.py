@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import with_loader_criteria
 from sqlmodel import col, func, select, update
 
+from prm_saas.accounts.models import Patient
 from prm_saas.audiences.services import audience_ids
 from prm_saas.booking.schedule import pk
 from prm_saas.campaigns.models import (
@@ -54,7 +54,7 @@ from prm_saas.messaging.outbox import NoAddress, claim_ids, enqueue
 from prm_saas.messaging.preferences import messaging_settings
 from prm_saas.messaging.quiet_hours import parse_hhmm, quiet_until
 from tenants.db import TenantSession, on_commit
-from tenants.models import Tenant, TenantScoped
+from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -145,44 +145,44 @@ def start_run(
     rid = pk(run)
     has_b = _has_b(session, cid)
     table = CampaignRecipient.__table__  # type: ignore[attr-defined]
+    patient = Patient.__table__  # type: ignore[attr-defined]
     for channel in campaign_channels(campaign):
-        ids = (
-            audience_ids(
-                session, audience_id=campaign.audience_id, channel=Channel(channel), now=now
-            )
-            # The tenant's wall on every table of the audience query, as the session
-            # adds it to ORM statements (this one runs inside a Core INSERT).
-            .options(
-                with_loader_criteria(
-                    TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True
-                )
-            )
-            .subquery()
-        )
+        ids = audience_ids(
+            session, audience_id=campaign.audience_id, channel=Channel(channel), now=now
+        ).subquery()
         pid_col = next(iter(ids.c))
         split = (
             sa.case((((pid_col * _AB_P + cid * _AB_Q) % 100) < campaign.ab_split, "A"), else_="B")
             if has_b
             else sa.literal("A")
         )
-        chosen = sa.select(
-            sa.literal(tid),
-            sa.literal(cid),
-            sa.literal(rid),
-            pid_col,
-            sa.literal(channel),
-            split,
-            sa.literal(RecipientStatus.PENDING.value),
-        ).select_from(ids)
+        chosen = (
+            sa.select(
+                sa.literal(tid),
+                sa.literal(cid),
+                sa.literal(rid),
+                pid_col,
+                sa.literal(channel),
+                split,
+                sa.literal(RecipientStatus.PENDING.value),
+            )
+            .select_from(
+                # The tenant's wall, spelled out: this SELECT runs inside a Core INSERT,
+                # where the session's loader criteria do not reach (audience_ids keeps
+                # its own tables to the tenant too).
+                ids.join(patient, patient.c.id == pid_col)
+            )
+            .where(patient.c.tenant_id == tid)
+        )
         insert = table.insert().from_select(
             ["tenant_id", "campaign_id", "run_id", "patient_id", "channel", "variant", "status"],
             chosen,
         )
         # The session refuses bulk INSERTs into tenant tables through the ORM (they
         # would skip its tenant stamping): this one stamps the session's tenant
-        # itself, reads only through the walled audience query, and runs in the
-        # session's transaction (on PostgreSQL under its RLS setting, whose WITH
-        # CHECK refuses any other tenant's row).
+        # itself, selects only the tenant's patients, and runs on the session's
+        # connection in its transaction (on PostgreSQL under its RLS setting, whose
+        # WITH CHECK refuses any other tenant's row).
         session.connection().execute(insert)
     run.recipients = int(
         session.exec(

@@ -301,3 +301,20 @@ def test_start_refuses_twice_and_variant_b_needs_every_channel(world: World) -> 
     with pytest.raises(DomainError) as exc, tenant_session(world.a.id) as s:
         cs.update_campaign(session=s, actor=world.admin_a, campaign_id=cid, data=h.form(aud))
     assert exc.value.key == "campaigns.locked"
+
+
+def test_a_forged_audience_of_another_tenant_reaches_nobody(world: World) -> None:
+    """Even a campaign row of tenant B pointing at tenant A's audience (written past the
+    form's check) cannot snapshot A's patients: the audience is not found in B."""
+    pa = h.patients(world.a, 3)
+    aud_a = h.audience(world.a, world.admin_a, pa)
+    aud_b = h.audience(world.b, world.admin_b, h.patients(world.b, 1))
+    cid_b = h.campaign(world.b, world.admin_b, aud_b)
+    with tenant_session(world.b.id) as s:
+        row = s.exec(select(Campaign).where(Campaign.id == cid_b)).one()
+        row.audience_id = aud_a
+        s.add(row)
+    with pytest.raises(NotFound), tenant_session(world.b.id) as s:
+        cs.start_campaign(session=s, actor=world.admin_b, campaign_id=cid_b)
+    assert h.recipients(world.b, cid_b) == []
+    assert h.status(world.b, cid_b) == "draft"
