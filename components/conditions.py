@@ -13,6 +13,7 @@ one entry per parameter name) and go to the services as
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -24,7 +25,10 @@ from prm_saas.tags.overview import RefChoice, ref_name
 
 MAX_CONDS = 10
 # Choice parameters whose values already have labels in the catalog.
-CHOICE_PREFIX = {"sex": "sex", "status": "booking.status"}
+CHOICE_LABEL: dict[str, Callable[[str], str]] = {
+    "sex": lambda v: f"sex.{v}",
+    "status": lambda v: f"booking.status.{v}",
+}
 ALL_PARAMS = sorted({p.name for spec in REGISTRY.values() for p in spec.params})
 
 
@@ -156,10 +160,10 @@ def _param_input(state: Any, c: Any, p: Param) -> rx.Component:
     id_ = "cond-" + c["i"] + "-" + name
     on_change = lambda v: state.set_param(c["i"], name, v)  # noqa: E731
     if p.kind == "choice":
-        prefix = CHOICE_PREFIX.get(name)
+        label = CHOICE_LABEL.get(name)
         control: rx.Component = rx.el.select(
             rx.el.option(t("mkt.cond.choose"), value=""),
-            *[rx.el.option(t(f"{prefix}.{v}") if prefix else v, value=v) for v in p.choices],
+            *[rx.el.option(t(label(v)) if label else v, value=v) for v in p.choices],
             value=c[name],
             on_change=on_change,
             id=id_,

@@ -33,6 +33,8 @@ ADMIN_NAV = [
     ("orders", "nav.orders", "/admin/orders", "receipt", True),
     ("members", "nav.admin_members", "/admin/members", "id-card", False),
     ("tags", "nav.tags", "/admin/tags", "tags", True),
+    ("audiences", "nav.audiences", "/admin/audiences", "users-round", True),
+    ("campaigns", "nav.campaigns", "/admin/campaigns", "megaphone", True),
     ("automations", "automations.nav", "/admin/automations", "workflow", True),
     ("challenges", "nav.admin_challenges", "/admin/challenges", "trophy", True),
     ("membership", "nav.admin_membership", "/admin/membership", "badge-percent", True),

@@ -193,6 +193,8 @@ MARKETING_PAGES: dict[str, tuple[str, str]] = {
     "mkt.camp.resumed": ("活动已继续。", "Campaign resumed."),
     "mkt.camp.stopped": ("活动已停止。", "Campaign stopped."),
     "mkt.camp.report": ("报告", "Report"),
+    "mkt.camp.status": ("状态", "Status"),
+    "mkt.camp.mode": ("发送方式", "Schedule"),
     "mkt.camp.status.draft": ("草稿", "Draft"),
     "mkt.camp.status.scheduled": ("已排期", "Scheduled"),
     "mkt.camp.status.running": ("发送中", "Running"),

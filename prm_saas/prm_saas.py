@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+import pages.admin.audiences
 import pages.admin.audit
 import pages.admin.auth
 import pages.admin.automations
+import pages.admin.campaign_report
+import pages.admin.campaigns
 import pages.admin.catalog
 import pages.admin.challenges
 import pages.admin.frontdesk
