@@ -60,6 +60,10 @@ CAMPAIGNS: dict[str, tuple[str, str]] = {
         "活动正在发送，请先暂停再修改。",
         "The campaign is sending; pause it before changing it.",
     ),
+    "campaigns.variant_in_use": (
+        "本轮发送已按 A/B 分配客户，不能删除版本 B；可在本轮结束后修改。",
+        "This run has already split its recipients between A and B; remove B after it ends.",
+    ),
     "campaigns.not_startable": (
         "只有草稿状态的活动可以开始。",
         "Only a draft campaign can be started.",

@@ -375,11 +375,10 @@ def set_content(
 
 
 def remove_variant_b(*, session: TenantSession, actor: Principal | None, campaign_id: int) -> None:
-    """Drop variant B (everyone gets A)."""
+    """Drop variant B (everyone gets A). Nothing to do without one; refused once a
+    run has begun (its recipients on B would lose their content)."""
     actor = _require(session, actor)
     campaign = _locked_campaign(session, campaign_id)
-    if campaign.status not in EDITABLE:
-        raise DomainError("campaigns.locked")
     rows = list(
         session.exec(
             select(CampaignVariant).where(
@@ -387,6 +386,10 @@ def remove_variant_b(*, session: TenantSession, actor: Principal | None, campaig
             )
         ).all()
     )
+    if not rows:
+        return
+    if campaign.status not in {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED}:
+        raise DomainError("campaigns.variant_in_use")
     ids = [r.content_id for r in rows]
     for r in rows:
         session.delete(r)

@@ -318,3 +318,21 @@ def test_a_forged_audience_of_another_tenant_reaches_nobody(world: World) -> Non
         cs.start_campaign(session=s, actor=world.admin_b, campaign_id=cid_b)
     assert h.recipients(world.b, cid_b) == []
     assert h.status(world.b, cid_b) == "draft"
+
+
+def test_variant_b_stays_while_a_run_uses_it(world: World) -> None:
+    aud = h.audience(world.a, world.admin_a, h.patients(world.a, 4))
+    cid = h.campaign(world.a, world.admin_a, aud, b=True)
+    plain = h.campaign(world.a, world.admin_a, aud, name="只有A")
+    with tenant_session(world.a.id) as s:
+        cs.start_campaign(session=s, actor=world.admin_a, campaign_id=cid)
+        cs.pause_campaign(session=s, actor=world.admin_a, campaign_id=cid)
+    with pytest.raises(DomainError) as exc, tenant_session(world.a.id) as s:
+        cs.remove_variant_b(session=s, actor=world.admin_a, campaign_id=cid)
+    assert exc.value.key == "campaigns.variant_in_use"
+    assert translate(exc.value.key, "en").startswith("This run")
+    with tenant_session(world.a.id) as s:
+        # without a B there is nothing to remove, whatever the status
+        cs.remove_variant_b(session=s, actor=world.admin_a, campaign_id=plain)
+        variants = s.exec(select(CampaignVariant.variant).where(CampaignVariant.campaign_id == cid))
+        assert sorted(str(v) for v in variants) == ["A", "B"]

@@ -121,3 +121,41 @@ def test_daily_cap_on_a_real_worker(
     assert h.status(world.a, cid) == "done"
     assert Counter(m.patient_id for m in h.messages(world.a, cid)) == dict.fromkeys(pa, 1)
     assert failures("campaigns.tick_tenant") == []
+
+
+def test_pause_resume_and_a_double_beat_on_a_real_worker(
+    world: World,
+    worker: Worker,  # noqa: F811
+) -> None:
+    h.settings(world.a, quiet_start="00:00", quiet_end="00:00")
+    pa = h.patients(world.a, 18)
+    cid = h.campaign(world.a, world.admin_a, h.audience(world.a, world.admin_a, pa), per_minute=5)
+    _start(world, world.a.id, cid)
+    beat(worker, NOW)
+    wait_sent(world, world.a.id, cid, 5)
+    with tenant_session(world.a.id) as s:
+        cs.pause_campaign(session=s, actor=world.admin_a, campaign_id=cid)
+    beat(worker, NOW + MIN)
+    beat(worker, NOW + 2 * MIN)
+    assert released(world, world.a.id, cid) == 5
+    with tenant_session(world.a.id) as s:
+        cs.resume_campaign(session=s, actor=world.admin_a, campaign_id=cid)
+    beat(worker, NOW + 3 * MIN)
+    wait_sent(world, world.a.id, cid, 10)
+    # beat firing twice for the same minute: the second tick finds the allowance used
+    before = _ticks_done(worker)
+    with broker(worker.broker_url) as conn:
+        for _ in range(2):
+            app.send_task(
+                "campaigns.tick", kwargs={"now": (NOW + 4 * MIN).isoformat()}, connection=conn
+            )
+    wait_for(lambda: _ticks_done(worker) - before >= 4, timeout=60, what="both beats")
+    wait_sent(world, world.a.id, cid, 15)
+    assert released(world, world.a.id, cid) == 15
+    beat(worker, NOW + 5 * MIN)
+    wait_sent(world, world.a.id, cid, 18)
+    assert h.status(world.a, cid) == "done"
+    msgs = h.messages(world.a, cid)
+    assert Counter(m.patient_id for m in msgs) == dict.fromkeys(pa, 1)
+    assert {m.status for m in msgs} == {MessageStatus.SENT}
+    assert failures("campaigns.tick_tenant") == []
