@@ -223,8 +223,12 @@ def campaign_report_page() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.link(
-                    rx.icon("arrow-left", size=16),
-                    t("mkt.camp.back"),
+                    rx.hstack(
+                        rx.icon("arrow-left", size=16),
+                        t("mkt.camp.back"),
+                        align="center",
+                        spacing="1",
+                    ),
                     href=AppState.base_path + "/admin/campaigns",
                     id="back-to-campaigns",
                 ),

@@ -39,6 +39,7 @@ def history_dicts(lines: list[overview.HistoryLine], tz: str) -> list[dict[str, 
             "id": str(h.id),
             "at": local_time(h.at, tz),
             "patient": h.patient_name,
+            "pid": str(h.patient_id),
             "tag": h.tag_name,
             "action": h.action,
             "by": h.staff_name,
@@ -626,7 +627,12 @@ def history_table(rows: Any, id: str) -> rx.Component:
                 rows,
                 lambda h: rx.table.row(
                     rx.table.cell(h["at"]),
-                    rx.table.cell(h["patient"]),
+                    rx.table.cell(
+                        rx.link(
+                            h["patient"],
+                            href=AppState.base_path + "/admin/members?patient=" + h["pid"],
+                        )
+                    ),
                     rx.table.cell(h["tag"]),
                     rx.table.cell(
                         rx.badge(

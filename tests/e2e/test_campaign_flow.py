@@ -33,6 +33,7 @@ from prm_saas.tags import services as tags
 from tenants.db import tenant_session
 from tenants.types import utcnow
 from tests.e2e.test_foundation_flows import sign_in_staff
+from tests.e2e.test_messaging_pages import shot
 from tests.factories import World
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +71,8 @@ def _tagged_patients(world: World, tag_name: str, n: int) -> list[int]:
         tag = tags.create_tag(session=s, actor=world.admin_a, data=tags.TagInput(name=tag_name))
         ids = []
         for i in range(3):
-            p = Patient(name=f"春检客户{n}-{i}", phone=f"+86135{n:04d}{i:04d}", sex=Sex.UNKNOWN)
+            sex = Sex.FEMALE if i == 0 else Sex.MALE
+            p = Patient(name=f"春检客户{n}-{i}", phone=f"+86135{n:04d}{i:04d}", sex=sex)
             s.add(p)
             s.flush()
             ids.append(int(p.id or 0))
@@ -95,6 +97,7 @@ def test_manager_builds_an_audience_sends_a_campaign_and_sees_the_report(
     page.fill("#f-expression", f"{tag} AND")
     expect(page.locator("#err-expression")).to_contain_text("表达式不完整")
     expect(page.locator("#expr-caret")).to_contain_text("^")
+    shot(page, "audience-caret")
     page.fill("#f-expression", f"{tag} {tag}")
     expect(page.locator("#err-expression")).to_contain_text("前缺少运算符")
     # The live count: three tagged, two reachable in the app (one opted out).
@@ -103,6 +106,14 @@ def test_manager_builds_an_audience_sends_a_campaign_and_sees_the_report(
     expect(page.locator("#reach-inapp")).to_have_text("2")
     expect(page.locator("#err-expression")).to_have_count(0)
     expect(page.locator(f"#aud-sample-{ids[0]}")).to_have_text(f"春检客户{n}-0")
+    shot(page, "audience-builder")
+    # An attribute filter from the tag conditions narrows the count live.
+    page.select_option("#add-condition", "sex")
+    page.select_option("#cond-0-sex", "female")
+    expect(page.locator("#aud-count")).to_have_text("1")
+    expect(page.locator(f"#aud-sample-{ids[1]}")).to_have_count(0)
+    page.click("#cond-0-remove")
+    expect(page.locator("#aud-count")).to_have_text("3")
     page.click("#save-audience")
     expect(page.locator(f"#audience-{audience}")).to_be_visible()
 
@@ -132,6 +143,7 @@ def test_manager_builds_an_audience_sends_a_campaign_and_sees_the_report(
     page.fill("#f-A_inapp_body", "{patient_name}，您好：春季体检套餐八折。")
     page.click("#save-campaign")
     expect(page.locator("#form-notice")).to_contain_text("已保存")
+    shot(page, "campaign-builder")
     page.click(f"#start-{cid}-detail")
     expect(page.locator("#builder-status")).to_contain_text("发送中")
     expect(page.locator(f"#status-{cid}")).to_contain_text("发送中")
@@ -174,6 +186,7 @@ def test_manager_builds_an_audience_sends_a_campaign_and_sees_the_report(
     expect(page.locator("#rep-A-inapp-conversions")).to_have_text("1")
     expect(page.locator("#rep-A-inapp-revenue")).to_have_text("¥1,299.00")
     expect(page.locator("#rep-all-all-sent")).to_have_text("2")
+    shot(page, "campaign-report", english=True)
     with tenant_session(world.a.id) as s:
         assert s.exec(select(Campaign).where(Campaign.id == cid)).one().status in {
             CampaignStatus.RUNNING,
@@ -219,3 +232,79 @@ def test_front_desk_and_the_other_tenant_find_no_campaigns(
     page.goto(f"{server}/t/{world.b.slug}/admin/audiences?audience={aid}")
     expect(page.locator("#form-error")).to_contain_text(NOT_FOUND)
     expect(page.get_by_text(f"A人群{n}")).to_have_count(0)
+
+
+def _campaign_with_content(world: World, n: int, expression: str, per_minute: int) -> int:
+    with tenant_session(world.a.id) as s:
+        aud = create_audience(
+            session=s, actor=world.admin_a, name=f"人群{n}-{per_minute}", expression=expression
+        )
+        c = campaigns.create_campaign(
+            session=s,
+            actor=world.admin_a,
+            data=campaigns.CampaignInput(
+                name=f"活动{n}-{per_minute}",
+                audience_id=int(aud.id or 0),
+                channels=["inapp"],
+                per_minute=per_minute,
+                quiet_start="00:00",
+                quiet_end="00:00",
+            ),
+        )
+        cid = int(c.id or 0)
+        campaigns.set_content(
+            session=s,
+            actor=world.admin_a,
+            campaign_id=cid,
+            variant="A",
+            channel="inapp",
+            subject="通知",
+            body="{patient_name}，您好。",
+        )
+    return cid
+
+
+def _status(world: World, cid: int) -> str:
+    with tenant_session(world.a.id) as s:
+        return str(s.exec(select(Campaign).where(Campaign.id == cid)).one().status)
+
+
+def test_controls_refuse_an_empty_audience_and_pause_resume_and_stop_a_send(
+    page: Page, server: str, world: World
+) -> None:
+    n = 200 + next(_n)
+    ids = _tagged_patients(world, f"控制{n}", n)
+    with tenant_session(world.a.id) as s:
+        tags.create_tag(session=s, actor=world.admin_a, data=tags.TagInput(name=f"空{n}"))
+    empty = _campaign_with_content(world, n, f"空{n}", 60)
+    slow = _campaign_with_content(world, n, f"控制{n}", 1)
+    _admin(page, server, world, "/admin/campaigns")
+
+    # Nobody to send to: refused with a message, still a draft.
+    page.click(f"#start-{empty}")
+    expect(page.locator("#form-error")).to_contain_text("没有可以接收营销消息的客户")
+    assert _status(world, empty) == "draft"
+
+    # One a minute: start, one released, pause holds the rest, resume, stop cancels.
+    page.click(f"#start-{slow}")
+    expect(page.locator(f"#status-{slow}")).to_contain_text("发送中")
+    with tenant_session(world.a.id) as s:
+        assert len(release_due(s, now=utcnow(), send=False).message_ids) == 1
+    page.click(f"#pause-{slow}")
+    expect(page.locator(f"#status-{slow}")).to_contain_text("已暂停")
+    assert _status(world, slow) == "paused"
+    with tenant_session(world.a.id) as s:
+        later = utcnow().replace(microsecond=0)
+        assert release_due(s, now=later.replace(year=later.year + 1), send=False).message_ids == []
+    page.click(f"#resume-{slow}")
+    expect(page.locator(f"#status-{slow}")).to_contain_text("发送中")
+    page.click(f"#stop-{slow}")
+    page.click(f"#confirm-stop-{slow}")
+    expect(page.locator(f"#status-{slow}")).to_contain_text("已停止")
+    with tenant_session(world.a.id) as s:
+        rows = s.exec(select(CampaignRecipient).where(CampaignRecipient.campaign_id == slow)).all()
+    assert sorted(str(r.status) for r in rows) == ["cancelled", "released"]
+    assert {r.patient_id for r in rows} == {ids[0], ids[1]}
+    # Stopped for good: no control but the report.
+    expect(page.locator(f"#resume-{slow}")).to_have_count(0)
+    expect(page.locator(f"#report-{slow}")).to_be_visible()

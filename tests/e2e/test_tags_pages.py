@@ -24,6 +24,7 @@ from prm_saas.tags import services as tags
 from prm_saas.tags.models import PatientTag, Tag, TagEvent, TagKind, TagRule
 from tenants.db import tenant_session
 from tests.e2e.test_foundation_flows import sign_in_staff
+from tests.e2e.test_messaging_pages import shot
 from tests.factories import World
 
 pytestmark = pytest.mark.e2e
@@ -71,6 +72,19 @@ def test_admin_creates_tags_and_a_rule_with_preview_and_the_empty_confirmation(
     page.click("#save-tag")
     expect(page.locator("#err-name")).to_contain_text("此项必填")
     expect(page.locator("#err-color")).to_contain_text("颜色格式应为 #RRGGBB")
+    # ... and in English for a user who reads English.
+    host = re.sub(r"^https?://([^:/]+).*$", r"\1", server)
+    page.context.add_cookies([{"name": "prm_lang", "value": "en", "domain": host, "path": "/"}])
+    page.reload()
+    page.click("#new-tag")
+    page.fill("#f-name", "")
+    page.fill("#f-color", "red")
+    page.click("#save-tag")
+    expect(page.locator("#err-color")).to_contain_text("Colors look like #RRGGBB.")
+    expect(page.locator("#err-name")).to_contain_text("This field is required.")
+    page.context.add_cookies([{"name": "prm_lang", "value": "", "domain": host, "path": "/"}])
+    page.reload()
+    page.click("#new-tag")
     page.fill("#f-name", f"VIP{n}")
     page.fill("#f-color", "#b45309")
     page.click("#save-tag")
@@ -118,6 +132,7 @@ def test_admin_creates_tags_and_a_rule_with_preview_and_the_empty_confirmation(
         women = len(s.exec(select(Patient).where(Patient.sex == Sex.FEMALE)).all())
     expect(page.locator("#preview-count")).to_have_text(str(women))
     expect(page.locator(f"#sample-{wid}")).to_have_text(woman)
+    shot(page, "tag-rule-preview")
     page.click("#save-rule")
     expect(page.locator("#form-notice")).to_contain_text(f"{women} 位客户带有此标签")
     expect(page.locator(f"#holders-{ftag.id}")).to_have_text(str(women))
