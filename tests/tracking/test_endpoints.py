@@ -9,9 +9,10 @@ import httpx
 from prm_saas.messaging.models import Channel, Message
 from prm_saas.tracking.links import open_token, rewrite_links
 from tenants.db import tenant_session
+from tenants.models import TenantStatus
 from tenants.settings import load_kernel_settings
 from tenants.types import utcnow
-from tests.factories import World
+from tests.factories import World, change_status
 from tests.sms_provider import send_due
 from tests.smtp_sink import MailSink
 from tests.tracking.builders import enqueue_tip, events, links, sent_message
@@ -139,3 +140,16 @@ def test_the_same_url_in_two_tenants_gets_codes_that_work_only_in_their_own(
     # then each tenant has exactly its own patient's click
     assert [(e.patient_id, e.link_id) for e in events(world.a)] == [(world.patient_a.id, link_a.id)]
     assert [(e.patient_id, e.link_id) for e in events(world.b)] == [(world.patient_b.id, link_b.id)]
+
+
+def test_a_suspended_tenants_links_still_redirect_and_count(world: World, app_server: str) -> None:
+    # given tenant A's link, and A is then suspended (read-only)
+    code, msg_id = tracked(world, "a")
+    change_status(world.a, TenantStatus.SUSPENDED)
+    # when the patient clicks it and opens the mail
+    r = httpx.get(f"{app_server}/api/t/c/{world.a.id}-{code}", follow_redirects=False)
+    httpx.get(f"{app_server}/api/t/o/{open_token(world.a.id, msg_id)}")
+    # then they still reach the page, and both are recorded
+    assert r.status_code == 302
+    assert r.headers["location"] == OFFER
+    assert sorted(e.kind for e in events(world.a)) == ["click", "open"]
