@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -37,10 +38,10 @@ from prm_saas.booking.schedule import pk, write_lock
 from prm_saas.tags.conditions import compile_conditions, context, validate_conditions
 from prm_saas.tags.models import PatientTag, Tag, TagAction, TagEvent, TagKind, TagRule, TagSource
 from prm_saas.validation import Checker
-from tenants.db import TenantSession
+from tenants.db import TenantSession, insert_from_select, insert_rows
 from tenants.errors import DomainError, FieldErrors, NotFound
 from tenants.lookup import get_or_404
-from tenants.types import utcnow
+from tenants.types import UTCDateTime, utcnow
 
 MAX_BULK = 1000  # patients x tags changed by one bulk call
 SAMPLE_SIZE = 10
@@ -584,29 +585,89 @@ def evaluate_rule(
         return RuleRun(added=0, removed=0, matched=rule.matched)
     if only is not None:
         return _evaluate_for(session, rule, only, now)
+    # Set-based, as a hand-written statement would be: one INSERT ... SELECT of the
+    # matches lacking the tag, one DELETE of the holders no longer matching, and
+    # their history rows set-based too (benchmarks/audience.py).
+    tid = session.tenant_id
     clause = compile_conditions(rule_conditions(rule), context(session, now))
-    holders = select(PatientTag.patient_id).where(col(PatientTag.tag_id) == rule.tag_id)
-    add_q = select(col(Patient.id)).where(clause, col(Patient.id).not_in(holders))
-    remove_q = select(PatientTag.patient_id).where(
-        col(PatientTag.tag_id) == rule.tag_id,
-        col(PatientTag.patient_id).not_in(select(Patient.id).where(clause)),
-    )
-    to_add = [int(i or 0) for i in session.exec(add_q).all()]
-    to_remove = [int(i) for i in session.exec(remove_q).all()]
-    new_events = [_rule_event(rule, pid, TagAction.ADDED, now) for pid in to_add]
-    for pid, event in zip(to_add, new_events, strict=True):
-        session.add(_rule_tag(rule, pid, now))
-        session.add(event)
-    for chunk in _chunks(to_remove):
-        session.execute(
-            delete(PatientTag).where(
-                col(PatientTag.tag_id) == rule.tag_id, col(PatientTag.patient_id).in_(chunk)
-            )
+    held = (
+        select(sa.literal(1))
+        .where(
+            col(PatientTag.tenant_id) == col(Patient.tenant_id),
+            col(PatientTag.patient_id) == col(Patient.id),
+            col(PatientTag.tag_id) == rule.tag_id,
         )
-    for pid in to_remove:
-        session.add(_rule_event(rule, pid, TagAction.REMOVED, now))
-    session.flush()
-    fire_tags_added(session, new_events, now=now)  # automations on "tag added"
+        .exists()
+    )
+    at = sa.literal(now, type_=UTCDateTime(timezone=True))
+    missing = sa.select(
+        col(Patient.id),
+        sa.literal(rule.tag_id),
+        sa.literal(TagSource.RULE.value),
+        sa.literal(pk(rule)),
+        at,
+    ).where(col(Patient.tenant_id) == tid, clause, sa.not_(held))
+    added = insert_from_select(
+        session,
+        PatientTag,
+        ["patient_id", "tag_id", "source", "rule_id", "added_at"],
+        missing,
+        returning=(col(PatientTag.id), col(PatientTag.patient_id)),
+    )
+    events: list[Any] = []
+    if added:
+        # The history rows of exactly those tags, in one INSERT ... SELECT: under the
+        # rule's exclusive lock only this statement adds the rule's tag, so its rows
+        # are the tag's rows with ids from the first to the last returned (ids grow:
+        # every earlier insert of the tag committed before the lock was granted).
+        ids = [int(r[0]) for r in added]
+        events = insert_from_select(
+            session,
+            TagEvent,
+            ["patient_id", "tag_id", "action", "rule_id", "at", "reason"],
+            sa.select(
+                col(PatientTag.patient_id),
+                col(PatientTag.tag_id),
+                sa.literal(TagAction.ADDED.value),
+                col(PatientTag.rule_id),
+                col(PatientTag.added_at),
+                sa.literal(""),
+            ).where(
+                col(PatientTag.tenant_id) == tid,
+                col(PatientTag.tag_id) == rule.tag_id,
+                col(PatientTag.id).between(min(ids), max(ids)),
+            ),
+            returning=(col(TagEvent.id), col(TagEvent.patient_id), col(TagEvent.tag_id)),
+        )
+    stale = session.execute(
+        delete(PatientTag)
+        .where(
+            col(PatientTag.tag_id) == rule.tag_id,
+            col(PatientTag.patient_id).not_in(
+                select(Patient.id).where(col(Patient.tenant_id) == tid, clause)
+            ),
+        )
+        .returning(col(PatientTag.patient_id))
+        .execution_options(synchronize_session=False)
+    ).all()
+    to_add = [int(r[1]) for r in added]
+    to_remove = sorted(int(r[0]) for r in stale)
+    insert_rows(
+        session,
+        TagEvent,
+        [
+            {
+                "patient_id": pid,
+                "tag_id": rule.tag_id,
+                "action": TagAction.REMOVED.value,
+                "rule_id": pk(rule),
+                "at": now,
+                "reason": "",
+            }
+            for pid in to_remove
+        ],
+    )
+    fire_tags_added(session, events, now=now)  # automations on "tag added"
     matched = session.exec(
         select(func.count()).select_from(PatientTag).where(col(PatientTag.tag_id) == rule.tag_id)
     ).one()

@@ -195,3 +195,48 @@ def test_on_commit_runs_after_the_real_commit_only(world: World) -> None:
         on_commit(s, lambda: ran.append("rolled back"))
         raise RuntimeError("use case failed")
     assert ran == ["outer"]
+
+
+def test_set_based_inserts_are_stamped_with_the_session_tenant(world: World) -> None:
+    """insert_rows / insert_from_select (tag rules, campaign snapshots): the session's
+    tenant is written whatever the rows say, and a suspended tenant is refused."""
+    import sqlalchemy as sa
+
+    from tenants.db import insert_from_select, insert_rows
+
+    with tenant_session(world.a.id) as s:
+        rows = insert_rows(
+            s,
+            Patient,
+            [
+                {"name": "甲", "phone": "+8613900000091", "tenant_id": world.b.id},
+                {"name": "乙", "phone": "+8613900000092"},
+            ],
+            returning=(Patient.__table__.c.id, Patient.__table__.c.name),  # type: ignore[attr-defined]
+        )
+        assert [r.name for r in rows] == ["甲", "乙"]
+        copied = insert_from_select(
+            s,
+            AuditEvent,
+            ["actor_kind", "action"],
+            sa.select(sa.literal("system"), Patient.__table__.c.name).where(  # type: ignore[attr-defined]
+                Patient.__table__.c.tenant_id == world.a.id  # type: ignore[attr-defined]
+            ),
+            returning=(AuditEvent.__table__.c.action,),  # type: ignore[attr-defined]
+        )
+        assert sorted(r.action for r in copied) == sorted(["甲", "乙", *_names(world.a.id)])
+    with tenant_session(world.b.id) as s:
+        assert "甲" not in s.exec(select(Patient.name)).all()
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "甲")).first() is None
+    with tenant_session(world.a.id) as s:
+        assert set(s.exec(select(Patient.name)).all()) >= {"甲", "乙"}
+    sleepy = make_tenant("sleepy2", status=TenantStatus.SUSPENDED)
+    with pytest.raises(TenantReadOnly), tenant_session(sleepy.id) as s:
+        insert_rows(s, Patient, [{"name": "x", "phone": "+8613900000093"}])
+    with tenant_session(sleepy.id) as s:
+        assert s.exec(select(Patient)).all() == []
+
+
+def _names(tenant_id: int) -> list[str]:
+    with tenant_session(tenant_id) as s:
+        return [n for n in s.exec(select(Patient.name)).all() if n not in ("甲", "乙")]
