@@ -205,16 +205,14 @@ def conversions(
         raise ValueError("source_prefix is required")
     if not 0 <= window_days <= MAX_WINDOW_DAYS:
         raise ValueError(f"window_days must be 0..{MAX_WINDOW_DAYS}")
-    # Only patients this source reached can convert for it.
-    reached = (
-        select(Message.patient_id)
-        .where(
-            *_source(source_prefix, channel),
-            col(Message.status) == MessageStatus.SENT,
-            col(Message.category) == Category.MARKETING,
-        )
-        .distinct()
+    # Only patients this source reached, after its first message, can convert for it.
+    sent_here = (
+        *_source(source_prefix, channel),
+        col(Message.status) == MessageStatus.SENT,
+        col(Message.category) == Category.MARKETING,
     )
+    reached = select(Message.patient_id).where(*sent_here).distinct()
+    first_sent = select(func.min(Message.sent_at)).where(*sent_here).scalar_subquery()
     bookings = sa.select(
         sa.literal("booking").label("kind"),
         col(Booking.patient_id).label("patient_id"),
@@ -224,6 +222,7 @@ def conversions(
     ).where(
         col(Booking.status).in_(COUNTED_BOOKINGS),
         col(Booking.patient_id).in_(reached),
+        col(Booking.created_at) >= first_sent,
     )
     orders = sa.select(
         sa.literal("order").label("kind"),
@@ -235,6 +234,7 @@ def conversions(
         col(Order.status).in_(COUNTED_ORDERS),
         col(Order.paid_at).is_not(None),
         col(Order.patient_id).in_(reached),
+        col(Order.paid_at) >= first_sent,
     )
     touched = sa.union_all(bookings, orders).subquery("touched")
     # Inclusive at exactly N days; the millisecond absorbs SQLite's julianday rounding.
