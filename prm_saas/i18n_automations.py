@@ -31,6 +31,8 @@ AUTOMATIONS: dict[str, tuple[str, str]] = {
     ),
     "automations.field.step_invalid": ("未知的步骤类型。", "Unknown kind of step."),
     # --- triggers, steps, statuses ---------------------------------------------------
+    "automations.trigger": ("触发", "Trigger"),
+    "automations.step": ("步骤", "Step"),
     "automations.trigger.tag_added": ("添加标签时", "When a tag is added"),
     "automations.trigger.patient_joined": ("新客户注册时", "When a patient joins"),
     "automations.trigger.booking_completed": ("完成体检时", "When a checkup is completed"),
