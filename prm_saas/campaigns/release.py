@@ -343,6 +343,8 @@ def _finish_if_done(
     session.add(run)
     if campaign.mode == ScheduleMode.RECURRING:
         campaign.status = CampaignStatus.SCHEDULED
+        if campaign.next_run_at is None:  # made recurring while this run was paused
+            schedule_next(session, campaign, now)
     else:
         campaign.status = CampaignStatus.DONE
     campaign.updated_at = now

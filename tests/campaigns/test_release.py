@@ -5,7 +5,8 @@ twice, scheduled and recurring runs (a new snapshot each occurrence)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -225,3 +226,28 @@ def test_ticks_stay_in_their_tenant(world: World) -> None:
     assert h.messages(world.b, cb) == []
     assert tick(world.b.id, NOW).released == 3
     assert {m.tenant_id for m in h.messages(world.b, cb)} == {world.b.id}
+
+
+def test_changing_a_scheduled_campaign_moves_its_next_run(world: World) -> None:
+    h.settings(world.a, quiet_start="00:00", quiet_end="00:00")  # the real clock is used here
+    aud = h.audience(world.a, world.admin_a, h.patients(world.a, 2))
+    cid = h.campaign(world.a, world.admin_a, aud, mode="at", send_at="2099-01-05 10:00")
+    start(world, cid)
+    with tenant_session(world.a.id) as s:
+        cs.update_campaign(
+            session=s,
+            actor=world.admin_a,
+            campaign_id=cid,
+            data=h.form(aud, mode="recurring", recurrence="weekly", weekday=0, at_time="09:00"),
+        )
+    at = _next_run(world, cid)
+    local = at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
+    assert at - datetime.now(UTC) <= timedelta(days=7)
+    assert h.status(world.a, cid) == "scheduled"
+    with tenant_session(world.a.id) as s:
+        cs.update_campaign(
+            session=s, actor=world.admin_a, campaign_id=cid, data=h.form(aud, mode="now")
+        )
+    r = tick(world.a.id, datetime.now(UTC) + MIN)
+    assert (r.started, r.released) == (1, 2)
