@@ -24,12 +24,15 @@ from prm_saas.accounts.authz import Permission
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.automations import services as automations
 from prm_saas.automations.models import Trigger
+from prm_saas.display import local_time
 from prm_saas.tags import services as tag_services
 
 TRIGGERS = [x.value for x in Trigger]
 STEP_KINDS = ["wait", "message", "branch"]
 CHANNELS = ["inapp", "sms", "email"]
 WHEN = ["continue", "exit"]
+ENROLLMENT = ["active", "completed", "exited"]
+REASONS = ["branch", "branch_invalid", "opted_out", "blocked", "no_address", "inactive"]
 # The parameter each trigger takes, if any (the editor shows one input for it).
 PARAM_OF = {
     "tag_added": "tag_id",
@@ -104,6 +107,7 @@ class AutomationsState(FormMixin, AppState):
     version: str = ""
     steps: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     stats: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    enrolled: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
 
     @rx.var
     def param_name(self) -> str:
@@ -194,7 +198,7 @@ class AutomationsState(FormMixin, AppState):
         self.edit_id, self.name, self.trigger, self.param, self.version = "", "", "", "", ""
         self.trigger = "patient_joined"
         self.steps = [self._indexed(_blank_step("message"), 0)]
-        self.stats = []
+        self.stats, self.enrolled = [], []
         self.edit_open = True
 
     @rx.event
@@ -208,6 +212,22 @@ class AutomationsState(FormMixin, AppState):
         def read(session: Any, actor: Any) -> bool:
             d = automations.get_automation(session=session, actor=actor, automation_id=aid)
             stats = automations.automation_stats(session=session, actor=actor, automation_id=aid)
+            people = automations.list_enrollments(
+                session=session, actor=actor, automation_id=aid, limit=20
+            )
+            tz = self._tenant().timezone
+            self.enrolled = [
+                {
+                    "id": str(e.id),
+                    "name": e.patient_name,
+                    "status": e.status,
+                    "step": str(e.step_index),
+                    "version": str(e.version),
+                    "next_at": local_time(e.next_at, tz) if e.status == "active" else "",
+                    "reason": e.exit_reason,
+                }
+                for e in people
+            ]
             self.edit_id, self.name, self.trigger = str(d.id), d.name, d.trigger
             pname = PARAM_OF.get(d.trigger, "")
             self.param = str(d.trigger_params.get(pname, "")) if pname else ""
@@ -644,6 +664,42 @@ def _stats() -> rx.Component:
     )
 
 
+def _enrolled() -> rx.Component:
+    s = AutomationsState
+    cols = [
+        "automations.col.patient",
+        "automations.col.status",
+        "automations.col.step",
+        "automations.col.next_at",
+        "automations.col.reason",
+    ]
+    return rx.cond(
+        s.enrolled.length() > 0,  # type: ignore[attr-defined]
+        rx.vstack(
+            rx.heading(t("automations.enrolled"), size="3"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(c)) for c in cols])),
+                rx.table.body(
+                    rx.foreach(
+                        s.enrolled,
+                        lambda x: rx.table.row(
+                            _cell(x["name"]),
+                            _cell(t_var("automations.enrollment", x["status"], ENROLLMENT)),
+                            _cell("v", x["version"], " · ", x["step"]),
+                            _cell(x["next_at"]),
+                            _cell(t_var("automations.reason", x["reason"], REASONS)),
+                        ),
+                    )
+                ),
+                size="1",
+                id="enrolled-table",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
 def _editor() -> rx.Component:
     s = AutomationsState
     return rx.card(
@@ -729,6 +785,7 @@ def _editor() -> rx.Component:
                 width="100%",
             ),
             _stats(),
+            _enrolled(),
             spacing="3",
             width="100%",
         ),

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
+from prm_saas.accounts.models import Patient
 from prm_saas.audit.services import record
 from prm_saas.automations.builtin import BUILTINS, language
 from prm_saas.automations.engine import trigger_params, version_steps
@@ -36,7 +37,7 @@ from prm_saas.messaging.content import get_content, save_content
 from prm_saas.messaging.models import Message, MessageStatus
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
-from tenants.errors import NotFound
+from tenants.errors import FieldErrors, NotFound
 from tenants.lookup import get_or_404
 from tenants.models import Tenant
 from tenants.types import utcnow
@@ -483,3 +484,56 @@ def enable_builtin(
         builtin=spec.key,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    """One patient on a journey, for the editor's list."""
+
+    id: int
+    patient_id: int
+    patient_name: str
+    version: int
+    status: str
+    step_index: int
+    next_at: datetime
+    exit_reason: str
+    entered_at: datetime
+
+
+def list_enrollments(
+    *,
+    session: TenantSession,
+    actor: Principal | None,
+    automation_id: int,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[EnrollmentView]:
+    """The newest enrollments of an automation (optionally in one status)."""
+    require_staff(session, actor, Permission.CAMPAIGNS_MANAGE)
+    a = _get(session, automation_id)
+    stmt = (
+        select(AutomationEnrollment, Patient.name)
+        .join(Patient, col(Patient.id) == col(AutomationEnrollment.patient_id))
+        .where(col(AutomationEnrollment.automation_id) == pk(a))
+    )
+    if status is not None:
+        if status not in {s.value for s in EnrollmentStatus}:
+            raise FieldErrors.single("status", "field.choice_invalid")
+        stmt = stmt.where(col(AutomationEnrollment.status) == status)
+    limit = max(1, min(int(limit), 500))
+    rows = session.exec(stmt.order_by(col(AutomationEnrollment.id).desc()).limit(limit)).all()
+    return [
+        EnrollmentView(
+            id=pk(e),
+            patient_id=e.patient_id,
+            patient_name=name,
+            version=e.version,
+            status=str(e.status),
+            step_index=e.step_index,
+            next_at=e.next_at,
+            exit_reason=e.exit_reason,
+            entered_at=e.entered_at,
+        )
+        for e, name in rows
+    ]

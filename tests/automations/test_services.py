@@ -188,3 +188,29 @@ def test_list_and_step_stats_count_entered_waiting_sent_exited(world: World) -> 
         ("message", 1, 0, 1, 0),
     ]
     assert (row.entered, row.waiting, row.completed, row.exited, row.sent) == (3, 1, 1, 1, 4)
+
+
+def test_enrollments_are_listed_newest_first_and_only_this_tenants(world: World) -> None:
+    aid = b.automation(world.a, world.admin_a, "patient_joined", [b.msg(), b.wait(days=1), b.msg()])
+    first, second = tb.patient(world.a), tb.patient(world.a)
+    with tenant_session(world.a.id) as s:
+        for pid in (first, second):
+            hooks.fire(s, "patient_joined", pid, now=NOW)
+    b.tick(world.a, NOW)
+    with tenant_session(world.a.id) as s:
+        rows = services.list_enrollments(session=s, actor=world.admin_a, automation_id=aid)
+        active = services.list_enrollments(
+            session=s, actor=world.admin_a, automation_id=aid, status="completed"
+        )
+        with pytest.raises(FieldErrors):
+            services.list_enrollments(
+                session=s, actor=world.admin_a, automation_id=aid, status="lost"
+            )
+    assert [(r.patient_id, r.status, r.step_index) for r in rows] == [
+        (second, "active", 2),
+        (first, "active", 2),
+    ]
+    assert rows[0].next_at == later(days=1)
+    assert active == []
+    with tenant_session(world.b.id) as s, pytest.raises(NotFound):
+        services.list_enrollments(session=s, actor=world.admin_b, automation_id=aid)
