@@ -30,7 +30,7 @@ import calendar
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -234,7 +234,9 @@ def _expiring(
     ).all()
     out: list[tuple[int, date]] = []
     for pid, raw_at in rows:
-        at = raw_at if raw_at.tzinfo else raw_at.replace(tzinfo=tz).astimezone(tz)
+        # SQLite hands aggregate timestamps back naive or as text; they are UTC
+        at = raw_at if isinstance(raw_at, datetime) else datetime.fromisoformat(str(raw_at))
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
         out.append((int(pid), (at - timedelta(microseconds=1)).astimezone(tz).date()))
     return out
 

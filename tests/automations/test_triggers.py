@@ -147,8 +147,8 @@ def test_points_expiring_scan_enrolls_per_expiry_day(world: World) -> None:
     aid = b.automation(world.a, world.admin_a, "points_expiring", [b.msg()], {"days_before": 7})
     soon, far = tb.patient(world.a), tb.patient(world.a)
     with tenant_session(world.a.id) as s:
-        # expires at local midnight starting 6 December: last day 5 December
-        at = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+        # expires 04:00 on 6 December in Shanghai (20:00 UTC on the 5th): last day the 6th
+        at = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
         s.add(PointsLot(patient_id=soon, points=10, remaining=10, expires_at=at, available_at=NOW))
         s.add(
             PointsLot(
@@ -162,7 +162,7 @@ def test_points_expiring_scan_enrolls_per_expiry_day(world: World) -> None:
     assert b.scan(world.a, NOW)["points_expiring"] == 1
     assert b.scan(world.a, NOW + timedelta(days=1))["points_expiring"] == 0
     rows = b.enrollments(world.a, aid)
-    assert [(r.patient_id, r.occurrence) for r in rows] == [(soon, "expiring:2026-12-05")]
+    assert [(r.patient_id, r.occurrence) for r in rows] == [(soon, "expiring:2026-12-06")]
 
 
 def test_no_visit_scan_enrolls_lapsed_patients_once_per_last_visit(world: World) -> None:
