@@ -29,13 +29,19 @@ def test_ticks_at_once_send_each_step_once(world: World) -> None:
         for pid in patients:
             hooks.fire(s, "patient_joined", pid, now=NOW)
 
+    advanced: list[int] = []
+
     def tick(_i: int, when: object = NOW) -> None:
         with tenant_session(world.a.id) as s:
-            advance_due(s, now=when, limit=5)  # type: ignore[arg-type]
+            result = advance_due(s, now=when, limit=5)  # type: ignore[arg-type]
+        advanced.append(result.advanced)
 
     for when in (NOW, later(days=1)):
+        advanced.clear()
         for _ in range(3):  # limit 5 per pass: a few rounds drain 12 patients
             assert race(6, lambda i, w=when: tick(i, w)) == {"ok": 6}
+        # each enrollment was moved by exactly one of the racing ticks
+        assert sum(advanced) == len(patients)
     rows = b.enrollments(world.a, aid)
     assert {r.status for r in rows} == {"completed"}
     sources = sorted((m.patient_id, m.source) for m in b.messages(world.a))
