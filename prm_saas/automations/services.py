@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
@@ -471,19 +472,27 @@ def enable_builtin(
         )
     tenant = session.get(Tenant, session.tenant_id)
     lang = language(str(tenant.default_locale) if tenant else "zh-CN")
-    return create_automation(
-        session=session,
-        actor=actor,
-        data=AutomationInput(
-            name=spec.name[lang],
-            trigger=spec.trigger.value,
-            trigger_params=dict(spec.trigger_params),
-            steps=[dict(s) for s in spec.steps[lang]],
-        ),
-        active=True,
-        builtin=spec.key,
-        now=now,
-    )
+    try:
+        with session.begin_nested():
+            return create_automation(
+                session=session,
+                actor=actor,
+                data=AutomationInput(
+                    name=spec.name[lang],
+                    trigger=spec.trigger.value,
+                    trigger_params=dict(spec.trigger_params),
+                    steps=[dict(s) for s in spec.steps[lang]],
+                ),
+                active=True,
+                builtin=spec.key,
+                now=now,
+            )
+    except IntegrityError:
+        # switched on at the same moment from another screen: that one is it
+        made = session.exec(select(Automation).where(col(Automation.builtin) == spec.key)).one()
+        return set_active(
+            session=session, actor=actor, automation_id=pk(made), active=True, now=now
+        )
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,19 @@ def test_the_same_occurrence_fired_at_once_enrolls_once(world: World) -> None:
 
     assert race(8, fire) == {"ok": 8}
     assert [r.occurrence for r in b.enrollments(world.a, aid)] == ["booking:42"]
+
+
+def test_switching_a_builtin_on_at_once_makes_one_journey(world: World) -> None:
+    from sqlmodel import select
+
+    from prm_saas.automations import services
+    from prm_saas.automations.models import Automation
+
+    def enable(_i: int) -> None:
+        with tenant_session(world.a.id) as s:
+            services.enable_builtin(session=s, actor=world.admin_a, key="welcome")
+
+    assert race(4, enable) == {"ok": 4}
+    with tenant_session(world.a.id) as s:
+        rows = s.exec(select(Automation)).all()
+    assert [(r.builtin, r.active) for r in rows] == [("welcome", True)]
