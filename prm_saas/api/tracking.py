@@ -3,7 +3,8 @@
 GET /api/t/c/<tenant id>-<code>
     A click: recorded against the link's message and patient, then a 302 to the
     URL stored for that code, and only to it (the request never names a
-    destination, so this is no open redirect). An unknown code, a malformed one,
+    destination, so this is no open redirect). A HEAD request (link checkers,
+    mail scanners) gets the same answer and records nothing. An unknown code, a malformed one,
     or one that another tenant's id does not hold is the same 404 page.
 GET /api/t/o/<token>
     An open: the token names tenant and message, signed with the server secret
@@ -69,9 +70,9 @@ def _not_found() -> HTMLResponse:
     )
 
 
-def _click(tenant_id: int, code: str) -> str | None:
+def _click(tenant_id: int, code: str, record: bool) -> str | None:
     with tenant_session(tenant_id) as session:
-        return record_click(session, code=code, now=utcnow())
+        return record_click(session, code=code, now=utcnow(), record=record)
 
 
 async def click(request: Request) -> Response:
@@ -82,7 +83,7 @@ async def click(request: Request) -> Response:
     tenant_id, code = parsed
     if not await run_in_threadpool(_host_allows, request, tenant_id):
         return _not_found()
-    url = await run_in_threadpool(_click, tenant_id, code)
+    url = await run_in_threadpool(_click, tenant_id, code, request.method == "GET")
     if url is None:
         return _not_found()
     return RedirectResponse(url, status_code=302, headers=_NO_STORE)

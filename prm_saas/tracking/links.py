@@ -127,14 +127,19 @@ def rewrite_links(
     return "".join(parts)
 
 
-def record_click(session: TenantSession, *, code: str, now: datetime) -> str | None:
+def record_click(
+    session: TenantSession, *, code: str, now: datetime, record: bool = True
+) -> str | None:
     """Record a click on the tenant's link ``code``; the URL to redirect to, or None
-    when the tenant has no such link."""
+    when the tenant has no such link. ``record=False`` only looks it up (a HEAD
+    request: link checkers and mail scanners, not a person)."""
     link = session.exec(select(TrackedLink).where(TrackedLink.code == code)).first()
     if link is None or link.id is None:
         return None
     if not link.url.startswith(("https://", "http://")):
         return None  # never stored so; refuse rather than redirect anywhere else
+    if not record:
+        return link.url
     session.add(
         TrackingEvent(
             message_id=link.message_id,

@@ -153,3 +153,14 @@ def test_a_suspended_tenants_links_still_redirect_and_count(world: World, app_se
     assert r.status_code == 302
     assert r.headers["location"] == OFFER
     assert sorted(e.kind for e in events(world.a)) == ["click", "open"]
+
+
+def test_a_head_request_is_answered_but_not_counted(world: World, app_server: str) -> None:
+    # given tenant A's link
+    code, _msg = tracked(world, "a")
+    # when a link checker sends HEAD
+    r = httpx.head(f"{app_server}/api/t/c/{world.a.id}-{code}", follow_redirects=False)
+    # then it gets the redirect, and no click is recorded
+    assert r.status_code == 302
+    assert r.headers["location"] == OFFER
+    assert events(world.a) == []
