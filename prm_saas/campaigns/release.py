@@ -71,6 +71,7 @@ class ReleaseResult:
     """What one release pass did."""
 
     started: int = 0  # runs started (snapshots taken)
+    taken: int = 0  # pending recipients taken (released, or cancelled without an address)
     released: int = 0  # recipients released into the outbox
     finished: int = 0  # runs finished
     message_ids: list[int] = field(default_factory=list)
@@ -254,9 +255,9 @@ def _contents(session: TenantSession, campaign_id: int) -> dict[tuple[str, str],
 
 def _release_run(
     session: TenantSession, campaign: Campaign, run: CampaignRun, now: datetime, limit: int
-) -> tuple[int, list[int]]:
+) -> tuple[int, int, list[int]]:
     """Release up to ``limit`` pending recipients of ``run``; returns how many were
-    released and the ids of the messages claimed for sending."""
+    taken, how many released, and the ids of the messages claimed for sending."""
     rid = pk(run)
     cid = pk(campaign)
     candidates = [
@@ -272,7 +273,7 @@ def _release_run(
         ).all()
     ]
     if not candidates:
-        return 0, []
+        return 0, 0, []
     taken = [
         int(row[0])
         for row in session.exec(
@@ -322,7 +323,7 @@ def _release_run(
                 message_ids.append(message.id)
         session.add(r)
     session.flush()
-    return released, claim_ids(session, ids=message_ids, now=now)
+    return len(taken), released, claim_ids(session, ids=message_ids, now=now)
 
 
 def _finish_if_done(
@@ -374,11 +375,17 @@ def hand_off(session: TenantSession, message_ids: list[int]) -> None:
 
 
 def release_campaign(
-    session: TenantSession, *, campaign_id: int, now: datetime, send: bool = True
+    session: TenantSession,
+    *,
+    campaign_id: int,
+    now: datetime,
+    send: bool = True,
+    limit: int | None = None,
 ) -> ReleaseResult:
     """One campaign's due work at ``now``: start its run if one is due, release what
-    the allowance permits, finish the run when nothing is pending. The campaign row
-    is locked for the transaction, so two ticks at once take turns."""
+    the allowance permits (at most ``limit`` in this transaction, if given), finish
+    the run when nothing is pending. The campaign row is locked for the transaction,
+    so two ticks at once take turns, and a pause waits for one chunk at most."""
     result = ReleaseResult()
     campaign = session.exec(
         select(Campaign).where(Campaign.id == campaign_id).with_for_update()
@@ -401,9 +408,13 @@ def release_campaign(
     ).first()
     if run is None:
         return result
-    limit = allowance(session, campaign, now)
-    if limit > 0:
-        result.released, result.message_ids = _release_run(session, campaign, run, now, limit)
+    room = allowance(session, campaign, now)
+    if limit is not None:
+        room = min(room, limit)
+    if room > 0:
+        result.taken, result.released, result.message_ids = _release_run(
+            session, campaign, run, now, room
+        )
     if _finish_if_done(session, campaign, run, now):
         result.finished += 1
     session.flush()
@@ -434,6 +445,7 @@ def release_due(session: TenantSession, *, now: datetime, send: bool = True) -> 
     for cid in due_campaign_ids(session, now):
         r = release_campaign(session, campaign_id=cid, now=now, send=send)
         total.started += r.started
+        total.taken += r.taken
         total.released += r.released
         total.finished += r.finished
         total.message_ids += r.message_ids

@@ -20,6 +20,7 @@ beat sends none and the current time is used.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from prm_saas.campaigns.release import due_campaign_ids, release_campaign
@@ -33,6 +34,14 @@ log = logging.getLogger(__name__)
 
 # A tick still queued after this long is superseded by the next minute's.
 TICK_EXPIRES_S = 55
+# Recipients released per transaction: the campaign's row is locked while a chunk
+# is enqueued, so a manager's pause or stop waits for one chunk at most (a few
+# seconds), and a failure loses no more than one chunk's work.
+RELEASE_CHUNK = 200
+# A tenant's tick stops starting chunks after this long, so it ends before the next
+# minute's; what the throttle still allowed is released then. (Recording a message
+# costs a few queries, so a very high per-minute throttle is bounded by this.)
+TICK_BUDGET_S = 45.0
 
 
 def _at(now: str | None) -> datetime:
@@ -43,22 +52,26 @@ def _at(now: str | None) -> datetime:
 
 
 def tick_tenant_at(*, tenant_id: int, now: datetime) -> dict[str, int]:
-    """The tenant's campaign work at ``now``, one transaction per campaign (one
-    campaign's failure does not hold up the others)."""
+    """The tenant's campaign work at ``now``: each campaign in transactions of its
+    own, chunk by chunk (one campaign's failure does not hold up the others)."""
+    deadline = time.monotonic() + TICK_BUDGET_S
     with tenant_session(tenant_id) as session:
         ids = due_campaign_ids(session, now)
     out = {"campaigns": len(ids), "started": 0, "released": 0, "finished": 0, "failed": 0}
     for cid in ids:
-        try:
-            with tenant_session(tenant_id) as session:
-                r = release_campaign(session, campaign_id=cid, now=now)
-        except Exception:
-            log.exception("campaign %s of tenant %s failed to release", cid, tenant_id)
-            out["failed"] += 1
-            continue
-        out["started"] += r.started
-        out["released"] += r.released
-        out["finished"] += r.finished
+        while True:
+            try:
+                with tenant_session(tenant_id) as session:
+                    r = release_campaign(session, campaign_id=cid, now=now, limit=RELEASE_CHUNK)
+            except Exception:
+                log.exception("campaign %s of tenant %s failed to release", cid, tenant_id)
+                out["failed"] += 1
+                break
+            out["started"] += r.started
+            out["released"] += r.released
+            out["finished"] += r.finished
+            if r.taken < RELEASE_CHUNK or time.monotonic() > deadline:
+                break
     return out
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, select
 
 from prm_saas.campaigns import services as cs
@@ -251,3 +252,22 @@ def test_changing_a_scheduled_campaign_moves_its_next_run(world: World) -> None:
         )
     r = tick(world.a.id, datetime.now(UTC) + MIN)
     assert (r.started, r.released) == (1, 2)
+
+
+# The tick hands the messages to the send task: published to the test broker, unconsumed.
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
+def test_a_tick_releases_in_chunks_up_to_the_throttle(world: World) -> None:
+    """The task's tick commits a chunk at a time (so a pause never waits long) and
+    keeps going until the minute's allowance is used."""
+    from prm_saas.campaigns.tasks import RELEASE_CHUNK, tick_tenant_at
+
+    n = 2 * RELEASE_CHUNK + 30
+    aud = h.audience(world.a, world.admin_a, h.patients(world.a, n))
+    cid = h.campaign(world.a, world.admin_a, aud, per_minute=n - 10)
+    start(world, cid)
+    out = tick_tenant_at(tenant_id=world.a.id, now=NOW)
+    assert (out["released"], out["failed"]) == (n - 10, 0)
+    assert released(world, cid) == n - 10
+    out = tick_tenant_at(tenant_id=world.a.id, now=NOW + MIN)
+    assert (out["released"], out["finished"]) == (10, 1)
+    assert_once_each(world, cid)
