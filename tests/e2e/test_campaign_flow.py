@@ -308,3 +308,57 @@ def test_controls_refuse_an_empty_audience_and_pause_resume_and_stop_a_send(
     # Stopped for good: no control but the report.
     expect(page.locator(f"#resume-{slow}")).to_have_count(0)
     expect(page.locator(f"#report-{slow}")).to_be_visible()
+
+
+def test_builder_schedules_a_weekly_ab_campaign_from_a_template(
+    page: Page, server: str, world: World
+) -> None:
+    n = 300 + next(_n)
+    _tagged_patients(world, f"周报{n}", n)
+    with tenant_session(world.a.id) as s:
+        create_audience(session=s, actor=world.admin_a, name=f"周报人群{n}", expression=f"周报{n}")
+    _admin(page, server, world, "/admin/campaigns")
+    name = f"每周提醒{n}"
+    page.click("#new-campaign")
+    page.fill("#f-name", name)
+    page.select_option("#f-audience_id", label=f"周报人群{n}")
+    page.click("#mode-recurring")
+    page.select_option("#f-recurrence", "weekly")
+    page.select_option("#f-weekday", "2")
+    page.fill("#f-at_time", "25:00")
+    page.click("#ab-on")
+    page.fill("#f-ab_split", "30")
+    # "Start from a template" copies a template's wording into the editor.
+    page.select_option("#tpl-A_inapp", index=1)
+    expect(page.locator("#f-A_inapp_body")).not_to_have_value("")
+    page.fill("#f-A_inapp_subject", "A 版")
+    page.fill("#f-A_inapp_body", "{patient_name}，本周体检名额已开放。")
+    page.fill("#f-B_inapp_subject", "B 版")
+    page.fill("#f-B_inapp_body", "{patient_name}，点此预约：{link}")
+    page.click("#save-campaign")
+    expect(page.locator("#err-at_time")).to_contain_text("时间格式应为 HH:MM")
+    with tenant_session(world.a.id) as s:
+        assert s.exec(select(Campaign).where(Campaign.name == name)).first() is None
+
+    page.fill("#f-at_time", "09:30")
+    page.click("#save-campaign")
+    expect(page.locator("#form-notice")).to_contain_text("已保存")
+    with tenant_session(world.a.id) as s:
+        c = s.exec(select(Campaign).where(Campaign.name == name)).one()
+        cid = int(c.id or 0)
+        assert (c.mode, c.recurrence, c.weekday, c.at_time, c.ab_split) == (
+            "recurring",
+            "weekly",
+            2,
+            "09:30",
+            30,
+        )
+    with tenant_session(world.a.id) as s:
+        got = campaigns.get_campaign(session=s, actor=world.admin_a, campaign_id=cid)
+        assert {(r.variant, r.channel) for r in got.contents} == {("A", "inapp"), ("B", "inapp")}
+
+    # Started, it waits for Wednesday 09:30 in the clinic's zone.
+    page.click(f"#start-{cid}-detail")
+    expect(page.locator("#builder-status")).to_contain_text("已排期")
+    expect(page.locator("#next-run")).to_contain_text("09:30")
+    assert _status(world, cid) == "scheduled"
