@@ -1,10 +1,11 @@
 """Conditions of tag rules: a pluggable registry.
 
 Each ``ConditionSpec`` names its parameters (validated with per-field errors)
-and compiles them to a SQL clause on ``Patient.id`` (``Patient.id IN (...)``),
-so a rule is evaluated by the database over the whole tenant at once, never
-patient by patient in Python. Every subquery also names its tenant, a belt to
-the tenant session's braces. Dates ("age", "days since") are the tenant's local
+and compiles them to a SQL clause on the row of a query ``FROM patient``: a
+predicate on the patient's own columns (age, sex) or ``Patient.id IN (...)``
+over other tables, so a rule is evaluated by the database over the whole tenant
+at once, never patient by patient in Python. Every subquery also names its
+tenant, a belt to the tenant session's braces. Dates ("age", "days since") are the tenant's local
 calendar dates: ``ConditionContext.today`` is today in the tenant's zone.
 
 Later features register their own conditions (lab indicators, questionnaire
@@ -248,24 +249,19 @@ def _count_band(base: Any, patient_col: Any, lo: int, hi: int | None) -> ColumnE
 
 
 def _age_band(p: dict[str, Any], ctx: ConditionContext) -> ColumnElement[bool]:
+    # The patient's own columns: a predicate on the outer row, not a subquery, so a
+    # rule over every patient reads the table once (benchmarks/audience.py).
     today = ctx.today
-    conds: list[Any] = [
-        col(Patient.tenant_id) == ctx.tenant_id,
-        col(Patient.birth_date).is_not(None),
-    ]
+    conds: list[Any] = [col(Patient.birth_date).is_not(None)]
     if "min_age" in p:
         conds.append(col(Patient.birth_date) <= _years_before(today, p["min_age"]))
     if "max_age" in p:
         conds.append(col(Patient.birth_date) > _years_before(today, p["max_age"] + 1))
-    return _pid().in_(select(Patient.id).where(*conds))
+    return sa.and_(*conds)
 
 
-def _sex(p: dict[str, Any], ctx: ConditionContext) -> ColumnElement[bool]:
-    return _pid().in_(
-        select(Patient.id).where(
-            col(Patient.tenant_id) == ctx.tenant_id, col(Patient.sex) == p["sex"]
-        )
-    )
+def _sex(p: dict[str, Any], _ctx: ConditionContext) -> ColumnElement[bool]:
+    return col(Patient.sex) == p["sex"]
 
 
 def _days_since_visit(p: dict[str, Any], ctx: ConditionContext) -> ColumnElement[bool]:
