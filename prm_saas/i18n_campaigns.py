@@ -60,6 +60,10 @@ CAMPAIGNS: dict[str, tuple[str, str]] = {
         "活动正在发送，请先暂停再修改。",
         "The campaign is sending; pause it before changing it.",
     ),
+    "campaigns.finished": (
+        "活动已结束，不能再修改；可新建一个活动。",
+        "The campaign has finished and can no longer be changed; create a new one.",
+    ),
     "campaigns.variant_in_use": (
         "本轮发送已按 A/B 分配客户，不能删除版本 B；可在本轮结束后修改。",
         "This run has already split its recipients between A and B; remove B after it ends.",

@@ -250,6 +250,13 @@ def _locked_campaign(session: TenantSession, campaign_id: object) -> Campaign:
     return row
 
 
+def _check_editable(campaign: Campaign) -> None:
+    if campaign.status == CampaignStatus.RUNNING:
+        raise DomainError("campaigns.locked")
+    if campaign.status not in EDITABLE:
+        raise DomainError("campaigns.finished")
+
+
 def update_campaign(
     *, session: TenantSession, actor: Principal | None, campaign_id: int, data: CampaignInput
 ) -> Campaign:
@@ -259,8 +266,7 @@ def update_campaign(
     run keeps its snapshot (the new audience applies to the next run)."""
     actor = _require(session, actor)
     campaign = _locked_campaign(session, campaign_id)
-    if campaign.status not in EDITABLE:
-        raise DomainError("campaigns.locked")
+    _check_editable(campaign)
     now = utcnow()
     values = _clean(session, data, now)
     for name, value in values.items():
@@ -328,8 +334,7 @@ def set_content(
     syntax, unknown variables, length, empty body)."""
     actor = _require(session, actor)
     campaign = _locked_campaign(session, campaign_id)
-    if campaign.status not in EDITABLE:
-        raise DomainError("campaigns.locked")
+    _check_editable(campaign)
     ck = Checker()
     v = (variant or "").strip().upper()
     if v not in {x.value for x in Variant}:

@@ -17,6 +17,7 @@ from prm_saas.campaigns.release import ReleaseResult, release_due
 from prm_saas.messaging.delivery import deliver_batch
 from prm_saas.messaging.models import MessageStatus
 from tenants.db import tenant_session
+from tenants.errors import DomainError
 from tests.campaigns import helpers as h
 from tests.campaigns.helpers import NOW
 from tests.factories import World
@@ -144,6 +145,9 @@ def test_stop_cancels_what_is_pending(world: World) -> None:
     }
     assert tick(world.a.id, NOW + MIN).released == 0
     assert h.status(world.a, cid) == "stopped"
+    with pytest.raises(DomainError) as exc, tenant_session(world.a.id) as s:
+        cs.update_campaign(session=s, actor=world.admin_a, campaign_id=cid, data=h.form(aud))
+    assert exc.value.key == "campaigns.finished"
     assert len(h.messages(world.a, cid)) == 3
     with tenant_session(world.a.id) as s:
         run = s.exec(select(CampaignRun).where(CampaignRun.campaign_id == cid)).one()
