@@ -1,6 +1,6 @@
 """The automations page in a real browser: a manager switches on the welcome
-journey, edits its message (a wrong variable is refused in Chinese with nothing
-saved), and sees it in the list."""
+journey, edits its message (a wrong variable is refused in Chinese, an empty
+wait in English, with nothing saved), and sees it in the list."""
 
 from __future__ import annotations
 
@@ -75,3 +75,13 @@ def test_manager_switches_on_the_welcome_journey_edits_its_message_and_sees_it_l
     page.click(f"#edit-automation-{auto.id}")
     expect(page.locator("#step-body-0")).to_have_value(NEW_BODY)
     shot(page, "automations-editor", english=True)
+
+    # in English, an empty wait is refused in English
+    page.click("#lang-switch")
+    page.click("#add-wait")
+    page.fill("#step-days-1", "0")
+    page.fill("#step-hours-1", "0")
+    page.click("#save-automation")
+    expect(page.locator("#step-err-1")).to_have_text("The wait cannot be zero.")
+    assert _welcome(world).version == 2  # type: ignore[union-attr]
+    page.click("#lang-switch")  # back to Chinese for the tests after this one
