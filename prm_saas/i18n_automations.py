@@ -81,6 +81,7 @@ AUTOMATIONS: dict[str, tuple[str, str]] = {
     "automations.reason.blocked": ("已屏蔽该渠道", "Blocked the channel"),
     "automations.reason.no_address": ("无该渠道联系方式", "No address on the channel"),
     "automations.reason.inactive": ("账户已停用", "Account disabled"),
+    "automations.reason.error": ("处理出错", "An error"),
     "automations.empty": ("还没有自动化旅程。", "No automations yet."),
     "automations.field.name": ("名称", "Name"),
     "automations.field.trigger": ("触发条件", "Trigger"),

@@ -32,7 +32,7 @@ STEP_KINDS = ["wait", "message", "branch"]
 CHANNELS = ["inapp", "sms", "email"]
 WHEN = ["continue", "exit"]
 ENROLLMENT = ["active", "completed", "exited"]
-REASONS = ["branch", "branch_invalid", "opted_out", "blocked", "no_address", "inactive"]
+REASONS = ["branch", "branch_invalid", "opted_out", "blocked", "no_address", "inactive", "error"]
 # The parameter each trigger takes, if any (the editor shows one input for it).
 PARAM_OF = {
     "tag_added": "tag_id",

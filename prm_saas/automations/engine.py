@@ -452,6 +452,19 @@ def advance_due(
                     raise _Moved()
         except _Moved:
             continue
+        except Exception:
+            # one broken enrollment must not stop the tenant's tick every minute
+            log.exception("automation enrollment %s failed; it exits", e.id)
+            values = _finish(EnrollmentStatus.EXITED, e.step_index, now, "error")
+            session.exec(
+                update(AutomationEnrollment)
+                .where(
+                    col(AutomationEnrollment.id) == e.id,
+                    col(AutomationEnrollment.status) == EnrollmentStatus.ACTIVE,
+                )
+                .values(updated_at=now, **values)
+                .execution_options(synchronize_session=False)
+            )
         result.advanced += 1
         if values.get("status") == EnrollmentStatus.COMPLETED:
             result.completed += 1

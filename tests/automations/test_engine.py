@@ -193,3 +193,22 @@ def test_a_tick_of_one_tenant_never_advances_the_other(world: World) -> None:
     assert b.tick(world.a, NOW).advanced == 0
     assert b.enrollments(world.b)[0].status == "active"
     assert b.tick(world.b, NOW).messages == 1
+
+
+def test_a_broken_enrollment_exits_and_the_others_go_on(world: World) -> None:
+    from sqlmodel import select
+
+    from prm_saas.automations.models import AutomationVersion
+
+    broken = b.automation(world.a, world.admin_a, "patient_joined", [b.msg("坏的")])
+    fine = b.automation(world.a, world.admin_a, "patient_joined", [b.msg("好的")])
+    with tenant_session(world.a.id) as s:
+        v = s.exec(select(AutomationVersion).where(AutomationVersion.automation_id == broken)).one()
+        v.steps = json.dumps([{"type": "message", "channel": "fax", "content_id": 1}])
+        s.add(v)
+    _join(world)
+    result = b.tick(world.a, NOW)
+    assert (result.exited, result.completed, result.messages) == (1, 1, 1)
+    [bad] = b.enrollments(world.a, broken)
+    assert (bad.status, bad.exit_reason) == ("exited", "error")
+    assert b.enrollments(world.a, fine)[0].status == "completed"
