@@ -213,3 +213,52 @@ def test_manual_tags_on_a_member_one_by_one_and_in_bulk(
     with tenant_session(world.a.id) as s:
         holders = set(s.exec(select(PatientTag.patient_id).where(PatientTag.tag_id == tid)).all())
     assert holders == {first, second}
+
+
+def test_admin_renames_deletes_and_runs_a_rule_now(page: Page, server: str, world: World) -> None:
+    n = next(_n)
+    with tenant_session(world.a.id) as s:
+        spare = tags.create_tag(session=s, actor=world.admin_a, data=tags.TagInput(name=f"临时{n}"))
+        auto = tags.create_tag(
+            session=s, actor=world.admin_a, data=tags.TagInput(name=f"女{n}", kind=TagKind.AUTO)
+        )
+        spare_id, auto_id = int(spare.id or 0), int(auto.id or 0)
+        tags.create_rule(
+            session=s,
+            actor=world.admin_a,
+            tag_id=auto_id,
+            conditions=[{"key": "sex", "params": {"sex": "female"}}],
+            confirm_empty=True,
+        )
+    _admin(page, server, world, "/admin/tags")
+
+    # Rename.
+    page.click(f"#edit-tag-{spare_id}")
+    expect(page.locator("#f-name")).to_have_value(f"临时{n}")
+    page.fill("#f-name", f"临时改{n}")
+    page.click("#save-tag")
+    expect(page.locator(f"#tag-临时改{n}")).to_be_visible()
+
+    # A tag in use cannot be deleted; an unused one can, after a confirmation.
+    newcomer = _patient(world, f"新女客{n}", Sex.FEMALE)
+    page.click(f"#delete-tag-{auto_id}")
+    page.click(f"#confirm-delete-tag-{auto_id}")
+    expect(page.locator("#form-error")).to_contain_text("仍有客户或规则在使用")
+    assert _tag(world, f"女{n}") is not None
+    page.click(f"#delete-tag-{spare_id}")
+    page.click(f"#confirm-delete-tag-{spare_id}")
+    expect(page.locator("#form-notice")).to_contain_text("标签已删除")
+    expect(page.locator(f"#tag-临时改{n}")).to_have_count(0)
+    assert _tag(world, f"临时改{n}") is None
+
+    # Run now: the patient who came after the last run gets the tag.
+    page.click(f"#run-rule-{auto_id}")
+    expect(page.locator("#form-notice")).to_contain_text("新增 1")
+    with tenant_session(world.a.id) as s:
+        holders = set(
+            s.exec(select(PatientTag.patient_id).where(PatientTag.tag_id == auto_id)).all()
+        )
+        women = set(s.exec(select(Patient.id).where(Patient.sex == Sex.FEMALE)).all())
+    assert newcomer in holders
+    assert holders == women
+    expect(page.locator(f"#holders-{auto_id}")).to_have_text(str(len(women)))
