@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Unpack
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -298,7 +298,7 @@ def insert_from_select(
     session: TenantSession,
     model: type[TenantScoped],
     columns: list[str],
-    query: sa.Select[Unpack[tuple[Any, ...]]],
+    query: sa.Select[*tuple[Any, ...]],
     *,
     returning: tuple[Any, ...] = (),
 ) -> list[Any]:
@@ -339,7 +339,9 @@ def _drop_on_commit(session: SASession) -> None:
 
 @event.listens_for(TenantSession, "after_transaction_end")
 def _forget_active(session: SASession, transaction: SessionTransaction) -> None:
-    if not transaction.nested:
+    # Only the outermost transaction's end: a flush runs in a subtransaction (not
+    # nested, but with a parent) whose end must not make the next flush ask again.
+    if transaction.parent is None:
         session.info.pop(_ACTIVE_KEY, None)
 
 

@@ -240,3 +240,32 @@ def test_set_based_inserts_are_stamped_with_the_session_tenant(world: World) -> 
 def _names(tenant_id: int) -> list[str]:
     with tenant_session(tenant_id) as s:
         return [n for n in s.exec(select(Patient.name)).all() if n not in ("甲", "乙")]
+
+
+def test_the_tenant_status_is_asked_once_per_transaction(world: World) -> None:
+    """Every flush checks the tenant is not suspended; the answer holds until the
+    transaction ends, so five flushes ask once, and the next transaction asks again."""
+    import sqlalchemy as sa
+
+    from tenants.db import get_engine
+
+    asked: list[str] = []
+
+    def count(_conn: object, _cur: object, statement: str, *_rest: object) -> None:
+        if "tenant.status" in statement:
+            asked.append(statement)
+
+    engine = get_engine()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with tenant_session(world.a.id) as s:
+            for i in range(5):
+                s.add(AuditEvent(actor_kind="system", action=f"flush.{i}"))
+                s.add(Patient(name=f"x{i}", phone=f"+861390000008{i}"))
+                s.flush()
+        assert len(asked) == 1
+        with tenant_session(world.a.id) as s:
+            s.add(Patient(name="y", phone="+8613900000089"))
+        assert len(asked) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
