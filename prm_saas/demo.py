@@ -26,6 +26,7 @@ from prm_saas.audit.services import record, record_platform
 from prm_saas.booking.schedule import local_today, tenant_zone
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue
+from prm_saas.settings import get_settings
 from tenants.db import platform_session, tenant_session
 from tenants.errors import DomainError
 from tenants.models import Locale, Tenant, TenantKind, TenantStatus
@@ -188,6 +189,7 @@ def load_demo() -> list[str]:
         _demo_appointments(tid)
         _demo_rewards(tid)
         _demo_membership(tid, spec)
+        _demo_marketing(tid, spec)
         created.append(f"tenant {spec.slug}")
     invalidate_tenant_cache()
     return created
@@ -598,3 +600,119 @@ def _demo_membership(tenant_id: int, spec: DemoTenant) -> None:
                         else [rng.randint(8000, 15000)]
                     )
                     check_in(session=s, actor=who, challenge_id=cid, values=values, now=at)
+
+
+def _demo_marketing(tenant_id: int, spec: DemoTenant) -> None:
+    """Tags, audiences, a campaign and journeys to look at, through the services the
+    admin pages use: manual tags VIP客户 / 高血压 / 糖尿病 on some patients, the auto
+    tag 中年女性 (age 40-59, female) with its rule, two saved audiences, the
+    campaign 冬季体检关爱 started (its in-app messages recorded for the worker to
+    deliver), and the three built-in journeys switched on."""
+    from prm_saas.accounts.auth import staff_principal
+    from prm_saas.audiences.services import create_audience
+    from prm_saas.automations.builtin import BUILTINS
+    from prm_saas.automations.services import enable_builtin
+    from prm_saas.campaigns.release import release_campaign
+    from prm_saas.campaigns.services import (
+        CampaignInput,
+        create_campaign,
+        set_content,
+        start_campaign,
+    )
+    from prm_saas.tags.models import Tag
+    from prm_saas.tags.services import TagInput, add_tags, create_rule, create_tag
+
+    now = utcnow()
+    with tenant_session(tenant_id) as s:
+        if s.exec(select(Tag.id)).first() is not None:
+            return
+        boss = s.exec(select(StaffMember).where(StaffMember.role == StaffRole.TENANT_ADMIN)).one()
+        actor = staff_principal(boss)
+        pids = [int(p) for p in s.exec(select(Patient.id).order_by(col(Patient.id))).all() if p]
+        for name, color, description, holders in (
+            ("VIP客户", "#d97706", "年消费高、需专人维护", pids[0:6]),
+            ("高血压", "#dc2626", "体检或问诊确认", pids[2:14]),
+            ("糖尿病", "#7c3aed", "体检或问诊确认", pids[10:18]),
+        ):
+            tag = create_tag(
+                session=s,
+                actor=actor,
+                data=TagInput(name=name, color=color, description=description),
+            )
+            add_tags(
+                session=s,
+                actor=actor,
+                patient_ids=holders,
+                tag_ids=[int(tag.id or 0)],
+                reason="演示数据",
+            )
+        auto = create_tag(
+            session=s,
+            actor=actor,
+            data=TagInput(
+                name="中年女性", color="#db2777", description="40-59 岁女性", kind="auto"
+            ),
+        )
+        create_rule(
+            session=s,
+            actor=actor,
+            tag_id=int(auto.id or 0),
+            conditions=[
+                {"key": "age_band", "params": {"min_age": 40, "max_age": 59}},
+                {"key": "sex", "params": {"sex": "female"}},
+            ],
+            confirm_empty=True,
+            now=now,
+        )
+        target = create_audience(
+            session=s,
+            actor=actor,
+            name="高血压未合并糖尿病",
+            description="冬季心脑血管筛查",
+            expression="高血压 AND NOT 糖尿病",
+        )
+        create_audience(
+            session=s,
+            actor=actor,
+            name="VIP 或中年女性",
+            expression="VIP客户 OR 中年女性",
+        )
+        campaign = create_campaign(
+            session=s,
+            actor=actor,
+            data=CampaignInput(
+                name="冬季体检关爱",
+                audience_id=target.id,
+                channels=["inapp"],
+                link=f"{get_settings().public_url}/t/{spec.slug}/mall",
+                per_minute=60,
+                ab_split=50,
+            ),
+        )
+        cid = int(campaign.id or 0)
+        for variant, subject, body in (
+            (
+                "A",
+                "冬季心脑血管筛查",
+                "{patient_name}您好，入冬血压易波动，"
+                "{tenant_name}心脑血管筛查套餐本月 8 折：{link}",
+            ),
+            (
+                "B",
+                "为您预留的冬季体检名额",
+                "{patient_name}您好，本月为您预留了心脑血管筛查名额，点此预约：{link}",
+            ),
+        ):
+            set_content(
+                session=s,
+                actor=actor,
+                campaign_id=cid,
+                variant=variant,
+                channel="inapp",
+                subject=subject,
+                body=body,
+            )
+        start_campaign(session=s, actor=actor, campaign_id=cid)
+        release_campaign(s, campaign_id=cid, now=now, send=False)
+        for key in BUILTINS:
+            enable_builtin(session=s, actor=actor, key=key, now=now)

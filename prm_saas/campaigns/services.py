@@ -163,7 +163,8 @@ def _clean(session: TenantSession, data: CampaignInput, now: datetime) -> dict[s
     elif any(c not in CHANNELS for c in raw_channels):
         ck.fail("channels", "campaigns.field.channel_invalid")
     values["channels"] = json.dumps([c for c in CHANNELS if c in raw_channels])
-    values["link"] = ck.url("link", data.link, required=False)
+    # https, or a laptop install's own pages (http://localhost, as the demo's mall)
+    values["link"] = ck.url("link", data.link, required=False, allow_http_localhost=True)
     mode = ck.choice("mode", data.mode, [m.value for m in ScheduleMode])
     values["mode"] = mode
     values["send_at"] = None
