@@ -10,6 +10,7 @@ The app connects as a role that owns no table and lacks BYPASSRLS.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 CURRENT_TENANT_SQL = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
 PLATFORM_LEVEL_SQL = "COALESCE(current_setting('app.tenant_id', true), '') = ''"
@@ -116,3 +117,20 @@ def new_tables_sql(
     stmts += [stmt for table in platform_tables for stmt in platform_table_sql(table)]
     stmts += [f'REVOKE UPDATE, DELETE, TRUNCATE ON "{t}" FROM {role}' for t in append_only]
     return stmts
+
+
+def wall_new_tables(
+    op: Any,
+    tenant_tables: list[str],
+    *,
+    append_only: tuple[str, ...] = (),
+    platform_tables: tuple[str, ...] = (),
+) -> None:
+    """Run ``new_tables_sql`` in a migration (``op`` is alembic's), on PostgreSQL only:
+    SQLite has no row-level security or roles."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for stmt in new_tables_sql(
+        tenant_tables, append_only=append_only, platform_tables=platform_tables
+    ):
+        op.execute(stmt)

@@ -181,10 +181,7 @@ TENANT_TABLES = [
 def _walls() -> None:
     """Row-level security for the new tenant tables; provider events are append-only
     (default privileges from 0001 already granted the app role the rest)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES, append_only=("provider_event",)):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES, append_only=("provider_event",))
 
 
 def downgrade() -> None:

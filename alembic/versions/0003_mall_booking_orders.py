@@ -450,10 +450,7 @@ TENANT_TABLES = [
 
 def _walls() -> None:
     """Row-level security for the new tenant tables; Stripe events are platform data."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES, platform_tables=("stripe_event",)):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES, platform_tables=("stripe_event",))
 
 
 def downgrade() -> None:

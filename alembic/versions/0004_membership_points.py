@@ -171,10 +171,7 @@ APPEND_ONLY_TABLES = ["points_entry"]
 def _walls() -> None:
     """Row-level security for the new tenant tables; the points ledger is append-only
     (default privileges from 0001 already granted the app role the rest)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES, append_only=tuple(APPEND_ONLY_TABLES)):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES, append_only=tuple(APPEND_ONLY_TABLES))
 
 
 def downgrade() -> None:

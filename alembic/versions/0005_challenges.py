@@ -106,10 +106,7 @@ TENANT_TABLES = ["challenge", "challenge_participant", "challenge_checkin"]
 
 def _walls() -> None:
     """Row-level security for the new tenant tables (as 0003 does)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES)
 
 
 def downgrade() -> None:

@@ -47,10 +47,7 @@ def upgrade() -> None:
 
 def _walls() -> None:
     """Row-level security for the new tenant table (as 0004 does)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(["referral"]):
-        op.execute(stmt)
+    rls.wall_new_tables(op, ["referral"])
 
 
 def downgrade() -> None:

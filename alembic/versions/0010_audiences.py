@@ -56,9 +56,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_message_content_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_message_content_owner', ['tenant_id', 'owner'], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for stmt in rls.new_tables_sql(TENANT_TABLES):
-            op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES)
 
 
 def downgrade() -> None:

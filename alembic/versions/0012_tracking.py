@@ -68,10 +68,7 @@ APPEND_ONLY_TABLES = ["tracking_event"]
 def _walls() -> None:
     """Row-level security for the new tenant tables (as 0009 does); the tracking
     events are append-only (INSERT / SELECT only for the app role)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES, append_only=tuple(APPEND_ONLY_TABLES)):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES, append_only=tuple(APPEND_ONLY_TABLES))
 
 
 def downgrade() -> None:

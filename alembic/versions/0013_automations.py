@@ -88,10 +88,7 @@ TENANT_TABLES = ["automation", "automation_version", "automation_enrollment"]
 
 def _walls() -> None:
     """Row-level security for the new tenant tables (as 0009 does)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for stmt in rls.new_tables_sql(TENANT_TABLES):
-        op.execute(stmt)
+    rls.wall_new_tables(op, TENANT_TABLES)
 
 
 def downgrade() -> None:
