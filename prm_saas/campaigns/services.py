@@ -495,51 +495,62 @@ def _set_run(session: TenantSession, campaign: Campaign, status: RunStatus) -> N
         session.add(run)
 
 
+def _switch(
+    session: TenantSession,
+    actor: Principal | None,
+    campaign_id: int,
+    *,
+    expect: CampaignStatus,
+    refusal: str,
+    to: CampaignStatus,
+    run_to: RunStatus,
+    action: str,
+) -> Campaign:
+    """Move a campaign and its current run between sending and paused (audited)."""
+    principal = _require(session, actor)
+    campaign = _locked_campaign(session, campaign_id)
+    if campaign.status != expect:
+        raise DomainError(refusal)
+    _set_run(session, campaign, run_to)
+    campaign.status = to
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    session.flush()
+    record(session, actor=principal, action=action, target_type="campaign", target_id=pk(campaign))
+    return campaign
+
+
 def pause_campaign(
     *, session: TenantSession, actor: Principal | None, campaign_id: int
 ) -> Campaign:
     """Hold a sending campaign: nothing more is released until it is resumed (messages
     already handed to the messaging engine still go out)."""
-    actor = _require(session, actor)
-    campaign = _locked_campaign(session, campaign_id)
-    if campaign.status != CampaignStatus.RUNNING:
-        raise DomainError("campaigns.not_running")
-    _set_run(session, campaign, RunStatus.PAUSED)
-    campaign.status = CampaignStatus.PAUSED
-    campaign.updated_at = utcnow()
-    session.add(campaign)
-    session.flush()
-    record(
+    return _switch(
         session,
-        actor=actor,
+        actor,
+        campaign_id,
+        expect=CampaignStatus.RUNNING,
+        refusal="campaigns.not_running",
+        to=CampaignStatus.PAUSED,
+        run_to=RunStatus.PAUSED,
         action="campaign.pause",
-        target_type="campaign",
-        target_id=pk(campaign),
     )
-    return campaign
 
 
 def resume_campaign(
     *, session: TenantSession, actor: Principal | None, campaign_id: int
 ) -> Campaign:
     """Continue a paused campaign where it stopped (each recipient still once)."""
-    actor = _require(session, actor)
-    campaign = _locked_campaign(session, campaign_id)
-    if campaign.status != CampaignStatus.PAUSED:
-        raise DomainError("campaigns.not_paused")
-    _set_run(session, campaign, RunStatus.RUNNING)
-    campaign.status = CampaignStatus.RUNNING
-    campaign.updated_at = utcnow()
-    session.add(campaign)
-    session.flush()
-    record(
+    return _switch(
         session,
-        actor=actor,
+        actor,
+        campaign_id,
+        expect=CampaignStatus.PAUSED,
+        refusal="campaigns.not_paused",
+        to=CampaignStatus.RUNNING,
+        run_to=RunStatus.RUNNING,
         action="campaign.resume",
-        target_type="campaign",
-        target_id=pk(campaign),
     )
-    return campaign
 
 
 def stop_campaign(*, session: TenantSession, actor: Principal | None, campaign_id: int) -> Campaign:
