@@ -20,6 +20,7 @@ from prm_saas.i18n import normalize_locale
 from prm_saas.membership import referrals
 from prm_saas.membership.cards import issue_card
 from prm_saas.membership.points import settings_of
+from prm_saas.tags.services import reevaluate_for_patient
 from prm_saas.validation import Checker
 from tenants.db import TenantSession
 from tenants.errors import FieldErrors
@@ -114,6 +115,8 @@ def register_patient(
         referrals.record_referral(
             session, referrer_id=referrer_id, referred_id=int(patient.id or 0), now=now
         )
+    # Auto tags on age and sex from the first day, not from the next nightly run.
+    reevaluate_for_patient(session=session, patient_id=int(patient.id or 0), now=now)
     fire_automations(session, "patient_joined", int(patient.id or 0), now=now)  # welcome journeys
     token = open_session(session, principal, ip=ip, user_agent=user_agent)
     record(

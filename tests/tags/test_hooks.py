@@ -160,3 +160,39 @@ def test_points_adjusted_or_redeemed_retag_at_once(world: World) -> None:
             now=NOW,
         )
     assert b.holders(world.a, tag) == set()
+
+
+def test_a_new_patient_is_tagged_at_registration(world: World) -> None:
+    """Rules on age and sex tag a patient from the day they join, not from the
+    next nightly run; the other tenant's rule does not see them."""
+    from prm_saas.accounts.patients import register_patient
+
+    tag = _rule(
+        world,
+        [
+            {"key": "sex", "params": {"sex": "female"}},
+            {"key": "age_band", "params": {"min_age": 40, "max_age": 59}},
+        ],
+    )
+    tag_b = b.tag(world.b, world.admin_b, "自动", TagKind.AUTO)
+    with tenant_session(world.b.id) as s:
+        services.create_rule(
+            session=s,
+            actor=world.admin_b,
+            tag_id=tag_b,
+            conditions=[{"key": "sex", "params": {"sex": "female"}}],
+            confirm_empty=True,
+            now=NOW,
+        )
+    with tenant_session(world.a.id) as s:
+        pid = register_patient(
+            session=s,
+            name="新会员",
+            phone="13912340001",
+            password="Demo12345!x",
+            password_confirm="Demo12345!x",
+            sex="female",
+            birth_date="1976-05-01",
+        ).principal.id
+    assert b.holders(world.a, tag) == {pid}
+    assert b.holders(world.b, tag_b) == set()
