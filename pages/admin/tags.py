@@ -13,6 +13,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import confirm_action, data_table, list_or_empty, page_header
 from components.app_state import AppState
 from components.conditions import ConditionsMixin, condition_builder, refs_dict
 from components.forms import FormMixin, client_id, field, form_error, form_str, select_field
@@ -340,16 +341,6 @@ class TagsState(ConditionsMixin, FormMixin, AppState):
 # --- pieces -------------------------------------------------------------------------------
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 def tag_chip(name: Any, color: Any, *extra: rx.Component, **props: Any) -> rx.Component:
     """A tag as a colored chip (``extra``: e.g. a remove icon)."""
     return rx.badge(
@@ -363,36 +354,12 @@ def tag_chip(name: Any, color: Any, *extra: rx.Component, **props: Any) -> rx.Co
 
 
 def _delete_button(r: Any) -> rx.Component:
-    s = TagsState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                t("mkt.tags.delete"),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                id="delete-tag-" + r["id"],
-            )
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("mkt.tags.delete")),
-            rx.alert_dialog.description(t("mkt.tags.delete_confirm")),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        t("mkt.tags.delete"),
-                        color_scheme="red",
-                        on_click=s.delete_tag(r["id"]),
-                        id="confirm-delete-tag-" + r["id"],
-                    )
-                ),
-                justify="end",
-                spacing="2",
-            ),
-        ),
+    return confirm_action(
+        "mkt.tags.delete",
+        "mkt.tags.delete_confirm",
+        TagsState.delete_tag(r["id"]),
+        id="delete-tag-" + r["id"],
+        confirm_id="confirm-delete-tag-" + r["id"],
     )
 
 
@@ -615,7 +582,7 @@ def history_table(rows: Any, id: str) -> rx.Component:
     """Tag history lines (from ``history_dicts``)."""
     return rx.cond(
         rows.length() > 0,
-        _table(
+        data_table(
             [
                 "mkt.tags.when",
                 "mkt.tags.patient",
@@ -691,34 +658,27 @@ def tags_page() -> rx.Component:
     s = TagsState
     return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading(t("mkt.tags.title"), size="6"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("plus", size=16), t("mkt.tags.new"), on_click=s.new_tag, id="new-tag"
-                ),
-                width="100%",
-                align="center",
+            page_header(
+                "mkt.tags.title", action_key="mkt.tags.new", on_click=s.new_tag, id="new-tag"
             ),
             rx.cond(~s.edit_open, form_error(s)),
             rx.cond(s.rule_tag_id != "", _rule_editor()),
             rx.cond(s.history_tag != "", _history()),
-            rx.cond(
-                s.rows.length() > 0,  # type: ignore[attr-defined]
-                _table(
-                    [
-                        "mkt.tags.name",
-                        "mkt.tags.color",
-                        "mkt.tags.kind",
-                        "mkt.tags.holders",
-                        "mkt.tags.rule",
-                        "mkt.tags.description",
-                        "common.actions",
-                    ],
-                    rx.foreach(s.rows, _row),
-                    "tags-table",
-                ),
-                rx.text(t("mkt.tags.empty"), color_scheme="gray", id="tags-empty"),
+            list_or_empty(
+                s.rows,
+                _row,
+                [
+                    "mkt.tags.name",
+                    "mkt.tags.color",
+                    "mkt.tags.kind",
+                    "mkt.tags.holders",
+                    "mkt.tags.rule",
+                    "mkt.tags.description",
+                    "common.actions",
+                ],
+                id="tags-table",
+                empty_key="mkt.tags.empty",
+                empty_id="tags-empty",
             ),
             _editor(),
             spacing="4",
