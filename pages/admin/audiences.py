@@ -15,6 +15,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import confirm_action, list_or_empty, page_header
 from components.app_state import AppState
 from components.conditions import ConditionsMixin, condition_builder, refs_dict
 from components.forms import FormMixin, client_id, form_error
@@ -294,16 +295,6 @@ class AudiencesState(ConditionsMixin, FormMixin, AppState):
 # --- pieces -------------------------------------------------------------------------------
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 _MONO = {
     "fontFamily": "var(--code-font-family, monospace)",
     "fontSize": "14px",
@@ -516,35 +507,12 @@ def _builder() -> rx.Component:
 
 def _delete_button(r: Any) -> rx.Component:
     s = AudiencesState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                t("mkt.aud.delete"),
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                id="delete-audience-" + r["id"],
-            )
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("mkt.aud.delete")),
-            rx.alert_dialog.description(t("mkt.aud.delete_confirm")),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        t("mkt.aud.delete"),
-                        color_scheme="red",
-                        on_click=s.delete_audience(r["id"]),
-                        id="confirm-delete-audience-" + r["id"],
-                    )
-                ),
-                justify="end",
-                spacing="2",
-            ),
-        ),
+    return confirm_action(
+        "mkt.aud.delete",
+        "mkt.aud.delete_confirm",
+        s.delete_audience(r["id"]),
+        id="delete-audience-" + r["id"],
+        confirm_id="confirm-delete-audience-" + r["id"],
     )
 
 
@@ -574,35 +542,28 @@ def audiences_page() -> rx.Component:
     s = AudiencesState
     return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading(t("mkt.aud.title"), size="6"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("plus", size=16),
-                    t("mkt.aud.new"),
-                    on_click=s.new_audience,
-                    id="new-audience",
-                ),
-                width="100%",
-                align="center",
+            page_header(
+                "mkt.aud.title",
+                action_key="mkt.aud.new",
+                on_click=s.new_audience,
+                id="new-audience",
             ),
             form_error(s),
             rx.cond(s.editing, _builder()),
-            rx.cond(
-                s.rows.length() > 0,  # type: ignore[attr-defined]
-                _table(
-                    [
-                        "mkt.aud.name",
-                        "mkt.aud.expression",
-                        "mkt.aud.filters",
-                        "mkt.aud.description",
-                        "mkt.aud.updated",
-                        "common.actions",
-                    ],
-                    rx.foreach(s.rows, _row),
-                    "audiences-table",
-                ),
-                rx.text(t("mkt.aud.empty"), color_scheme="gray", id="audiences-empty"),
+            list_or_empty(
+                s.rows,
+                _row,
+                [
+                    "mkt.aud.name",
+                    "mkt.aud.expression",
+                    "mkt.aud.filters",
+                    "mkt.aud.description",
+                    "mkt.aud.updated",
+                    "common.actions",
+                ],
+                id="audiences-table",
+                empty_key="mkt.aud.empty",
+                empty_id="audiences-empty",
             ),
             spacing="4",
             width="100%",

@@ -13,6 +13,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import data_table
 from components.app_state import AppState
 from components.forms import FormMixin, client_id, form_error
 from components.i18n import t, t_var
@@ -154,9 +155,9 @@ def _cells(r: Any) -> list[rx.Component]:
 def _report_table() -> rx.Component:
     s = CampaignReportState
     headers = ["mkt.rep.variant", "mkt.rep.channel"] + [label for _k, label in COLUMNS]
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(
+    return data_table(
+        headers,
+        rx.fragment(
             rx.foreach(
                 s.rows,
                 lambda r: rx.table.row(
@@ -174,9 +175,7 @@ def _report_table() -> rx.Component:
                 style={"fontWeight": 600},
             ),
         ),
-        width="100%",
-        size="1",
-        id="report-table",
+        "report-table",
     )
 
 

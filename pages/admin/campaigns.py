@@ -16,6 +16,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import confirm_action, list_or_empty, page_header
 from components.app_state import AppState
 from components.forms import FormMixin, client_id, field, form_error, form_str
 from components.i18n import t, t_var
@@ -372,16 +373,6 @@ class CampaignsState(FormMixin, AppState):
 # --- pieces -------------------------------------------------------------------------------
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 def status_badge(status: Any, **props: Any) -> rx.Component:
     """A campaign's status."""
     return rx.badge(
@@ -438,35 +429,12 @@ def _controls(cid: Any, status: Any, suffix: str = "") -> rx.Component:
         ),
         rx.cond(
             (status == "running") | (status == "paused") | (status == "scheduled"),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.button(
-                        t("mkt.camp.stop"),
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        id="stop-" + cid + suffix,
-                    )
-                ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title(t("mkt.camp.stop")),
-                    rx.alert_dialog.description(t("mkt.camp.stop_confirm")),
-                    rx.hstack(
-                        rx.alert_dialog.cancel(
-                            rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                        ),
-                        rx.alert_dialog.action(
-                            rx.button(
-                                t("mkt.camp.stop"),
-                                color_scheme="red",
-                                on_click=s.stop(cid),
-                                id="confirm-stop-" + cid + suffix,
-                            )
-                        ),
-                        justify="end",
-                        spacing="2",
-                    ),
-                ),
+            confirm_action(
+                "mkt.camp.stop",
+                "mkt.camp.stop_confirm",
+                s.stop(cid),
+                id="stop-" + cid + suffix,
+                confirm_id="confirm-stop-" + cid + suffix,
             ),
         ),
         rx.cond(
@@ -819,36 +787,29 @@ def campaigns_page() -> rx.Component:
     s = CampaignsState
     return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading(t("mkt.camp.title"), size="6"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("plus", size=16),
-                    t("mkt.camp.new"),
-                    on_click=s.new_campaign,
-                    id="new-campaign",
-                ),
-                width="100%",
-                align="center",
+            page_header(
+                "mkt.camp.title",
+                action_key="mkt.camp.new",
+                on_click=s.new_campaign,
+                id="new-campaign",
             ),
             form_error(s),
             rx.cond(s.editing, _builder()),
-            rx.cond(
-                s.rows.length() > 0,  # type: ignore[attr-defined]
-                _table(
-                    [
-                        "mkt.camp.name",
-                        "mkt.camp.audience",
-                        "mkt.camp.channels",
-                        "mkt.camp.schedule",
-                        "common.status",
-                        "mkt.camp.next_run",
-                        "common.actions",
-                    ],
-                    rx.foreach(s.rows, _row),
-                    "campaigns-table",
-                ),
-                rx.text(t("mkt.camp.empty"), color_scheme="gray", id="campaigns-empty"),
+            list_or_empty(
+                s.rows,
+                _row,
+                [
+                    "mkt.camp.name",
+                    "mkt.camp.audience",
+                    "mkt.camp.channels",
+                    "mkt.camp.schedule",
+                    "common.status",
+                    "mkt.camp.next_run",
+                    "common.actions",
+                ],
+                id="campaigns-table",
+                empty_key="mkt.camp.empty",
+                empty_id="campaigns-empty",
             ),
             spacing="4",
             width="100%",
