@@ -61,6 +61,15 @@ class Message(TenantScoped, table=True):
         # The delivery log: newest first per tenant.
         sa.Index("ix_message_tenant_created", "tenant_id", "created_at"),
         sa.Index("ix_message_provider_id", "provider_message_id"),
+        # Campaign and journey reports: a source prefix ("campaign:7:") per tenant.
+        sa.Index(
+            "ix_message_tenant_source",
+            "tenant_id",
+            "source",
+            postgresql_ops={"source": "varchar_pattern_ops"},
+        ),
+        # Attribution: a patient's marketing messages before a booking or payment.
+        sa.Index("ix_message_tenant_patient_sent", "tenant_id", "patient_id", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
