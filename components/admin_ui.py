@@ -31,11 +31,19 @@ def page_header(title_key: str, *, action_key: str, on_click: Any, id: str) -> r
 
 
 def data_table(
-    headers: list[str], body: rx.Component, id: str, *, size: str | None = "1"
+    headers: list[str],
+    body: rx.Component,
+    id: str,
+    *,
+    size: str | None = "1",
+    width: str | None = "100%",
 ) -> rx.Component:
     """A full-width table: ``headers`` are i18n keys, ``body`` its rows
-    (usually an ``rx.foreach``); ``size=None`` keeps the theme's row size."""
-    props: dict[str, Any] = {"width": "100%", "id": id}
+    (usually an ``rx.foreach``); ``size=None`` keeps the theme's row size,
+    ``width=None`` lets the table be as wide as its cells."""
+    props: dict[str, Any] = {"id": id}
+    if width is not None:
+        props["width"] = width
     if size is not None:
         props["size"] = size
     return rx.table.root(

@@ -15,6 +15,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import data_table, list_or_empty, page_header
 from components.app_state import AppState
 from components.forms import FormMixin, client_id, form_error
 from components.i18n import t, t_var
@@ -456,15 +457,14 @@ def _list() -> rx.Component:
         "automations.col.sent",
         "common.actions",
     ]
-    return rx.cond(
-        s.rows.length() > 0,  # type: ignore[attr-defined]
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-            rx.table.body(rx.foreach(s.rows, _row)),
-            width="100%",
-            id="automations-table",
-        ),
-        rx.text(t("automations.empty"), color_scheme="gray", id="automations-empty"),
+    return list_or_empty(
+        s.rows,
+        _row,
+        headers,
+        id="automations-table",
+        empty_key="automations.empty",
+        empty_id="automations-empty",
+        size=None,  # the default row size, unlike the other admin lists
     )
 
 
@@ -626,8 +626,20 @@ def _trigger_param() -> rx.Component:
     )
 
 
+def _titled_table(title_key: str, rows: Any, cols: list[str], row: Any, id: str) -> rx.Component:
+    """A heading over a table of ``rows``; nothing at all while there are none."""
+    return rx.cond(
+        rows.length() > 0,
+        rx.vstack(
+            rx.heading(t(title_key), size="3"),
+            data_table(cols, rx.foreach(rows, row), id, width=None),
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
 def _stats() -> rx.Component:
-    s = AutomationsState
     cols = [
         "automations.col.step",
         "automations.col.entered",
@@ -635,37 +647,22 @@ def _stats() -> rx.Component:
         "automations.col.sent",
         "automations.col.exited",
     ]
-    return rx.cond(
-        s.stats.length() > 0,  # type: ignore[attr-defined]
-        rx.vstack(
-            rx.heading(t("automations.stats"), size="3"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(c)) for c in cols])),
-                rx.table.body(
-                    rx.foreach(
-                        s.stats,
-                        lambda x: rx.table.row(
-                            _cell(
-                                x["index"], " ", t_var("automations.step", x["kind"], STEP_KINDS)
-                            ),
-                            _cell(x["entered"]),
-                            _cell(x["waiting"]),
-                            _cell(x["sent"]),
-                            _cell(x["exited"]),
-                        ),
-                    )
-                ),
-                size="1",
-                id="stats-table",
-            ),
-            spacing="2",
-            width="100%",
+    return _titled_table(
+        "automations.stats",
+        AutomationsState.stats,
+        cols,
+        lambda x: rx.table.row(
+            _cell(x["index"], " ", t_var("automations.step", x["kind"], STEP_KINDS)),
+            _cell(x["entered"]),
+            _cell(x["waiting"]),
+            _cell(x["sent"]),
+            _cell(x["exited"]),
         ),
+        "stats-table",
     )
 
 
 def _enrolled() -> rx.Component:
-    s = AutomationsState
     cols = [
         "automations.col.patient",
         "automations.col.status",
@@ -673,30 +670,18 @@ def _enrolled() -> rx.Component:
         "automations.col.next_at",
         "automations.col.reason",
     ]
-    return rx.cond(
-        s.enrolled.length() > 0,  # type: ignore[attr-defined]
-        rx.vstack(
-            rx.heading(t("automations.enrolled"), size="3"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(c)) for c in cols])),
-                rx.table.body(
-                    rx.foreach(
-                        s.enrolled,
-                        lambda x: rx.table.row(
-                            _cell(x["name"]),
-                            _cell(t_var("automations.enrollment", x["status"], ENROLLMENT)),
-                            _cell("v", x["version"], " · ", x["step"]),
-                            _cell(x["next_at"]),
-                            _cell(t_var("automations.reason", x["reason"], REASONS)),
-                        ),
-                    )
-                ),
-                size="1",
-                id="enrolled-table",
-            ),
-            spacing="2",
-            width="100%",
+    return _titled_table(
+        "automations.enrolled",
+        AutomationsState.enrolled,
+        cols,
+        lambda x: rx.table.row(
+            _cell(x["name"]),
+            _cell(t_var("automations.enrollment", x["status"], ENROLLMENT)),
+            _cell("v", x["version"], " · ", x["step"]),
+            _cell(x["next_at"]),
+            _cell(t_var("automations.reason", x["reason"], REASONS)),
         ),
+        "enrolled-table",
     )
 
 
@@ -800,17 +785,11 @@ def automations_page() -> rx.Component:
     s = AutomationsState
     return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading(t("automations.title"), size="6"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("plus", size=16),
-                    t("automations.new"),
-                    on_click=s.new_automation,
-                    id="new-automation",
-                ),
-                width="100%",
-                align="center",
+            page_header(
+                "automations.title",
+                action_key="automations.new",
+                on_click=s.new_automation,
+                id="new-automation",
             ),
             rx.cond(
                 s.edit_open,
