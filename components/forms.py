@@ -176,6 +176,19 @@ def submit_button(label_key: str, *, id: str = "submit") -> rx.Component:
     return rx.button(t(label_key), type="submit", size="3", width="100%", id=id)
 
 
+def dialog_footer(submit_key: str, submit_id: str, **submit_props: Any) -> rx.Component:
+    """A dialog form's last line: cancel (closes the dialog) and the submit button
+    (``submit_props``: e.g. ``color_scheme="red"``)."""
+    return rx.hstack(
+        rx.dialog.close(
+            rx.button(t("common.cancel"), variant="soft", color_scheme="gray", type="button")
+        ),
+        rx.button(t(submit_key), type="submit", id=submit_id, **submit_props),
+        justify="end",
+        width="100%",
+    )
+
+
 def stacked_form(on_submit: Any, *children: rx.Component, reset: bool = False) -> rx.Component:
     """A full-width form whose children stand in a column."""
     return rx.form(
@@ -222,16 +235,7 @@ def form_dialog(
                 on_submit,
                 form_error(state, where="dialog"),
                 *fields,
-                rx.hstack(
-                    rx.dialog.close(
-                        rx.button(
-                            t("common.cancel"), variant="soft", color_scheme="gray", type="button"
-                        )
-                    ),
-                    rx.button(t(submit_key), type="submit", id=submit_id),
-                    justify="end",
-                    width="100%",
-                ),
+                dialog_footer(submit_key, submit_id),
             ),
             max_width=max_width,
         ),

@@ -15,8 +15,17 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import confirm_action, data_table, list_or_empty, page_header
 from components.app_state import AppState
-from components.forms import FormMixin, client_id, field, form_error, form_str, select_field
+from components.forms import (
+    FormMixin,
+    client_id,
+    dialog_footer,
+    field,
+    form_error,
+    form_str,
+    select_field,
+)
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -406,35 +415,12 @@ def _actions(r: Any, *, suffix: str = "") -> rx.Component:
         ),
         rx.cond(
             r["status"] != "closed",
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(
-                    rx.button(
-                        t("challenges.admin.close"),
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        id="close-challenge-" + r["id"] + suffix,
-                    )
-                ),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title(t("challenges.admin.close")),
-                    rx.alert_dialog.description(t("challenges.admin.close_confirm")),
-                    rx.hstack(
-                        rx.alert_dialog.cancel(
-                            rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                        ),
-                        rx.alert_dialog.action(
-                            rx.button(
-                                t("challenges.admin.close"),
-                                color_scheme="red",
-                                on_click=s.close(r["id"]),
-                                id="confirm-close-" + r["id"] + suffix,
-                            )
-                        ),
-                        justify="end",
-                        spacing="2",
-                    ),
-                ),
+            confirm_action(
+                "challenges.admin.close",
+                "challenges.admin.close_confirm",
+                s.close(r["id"]),
+                id="close-challenge-" + r["id"] + suffix,
+                confirm_id="confirm-close-" + r["id"] + suffix,
             ),
         ),
         spacing="2",
@@ -604,19 +590,7 @@ def _editor() -> rx.Component:
                         spacing="3",
                         width="100%",
                     ),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("common.save"), type="submit", id="save-challenge"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_footer("common.save", "save-challenge"),
                     spacing="3",
                     width="100%",
                 ),
@@ -630,16 +604,6 @@ def _editor() -> rx.Component:
         ),
         open=s.edit_open,
         on_open_change=s.set_edit_open,
-    )
-
-
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
     )
 
 
@@ -698,7 +662,7 @@ def _detail() -> rx.Component:
         rx.heading(t("challenges.admin.participation"), size="3"),
         rx.cond(
             s.participants.length() > 0,  # type: ignore[attr-defined]
-            _table(
+            data_table(
                 [
                     "challenges.admin.rank",
                     "challenges.admin.nickname",
@@ -783,37 +747,30 @@ def challenges_page() -> rx.Component:
     s = ChallengesAdminState
     return admin_layout(
         rx.vstack(
-            rx.hstack(
-                rx.heading(t("challenges.admin.title"), size="6"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("plus", size=16),
-                    t("challenges.admin.new"),
-                    on_click=s.new_challenge,
-                    id="new-challenge",
-                ),
-                width="100%",
-                align="center",
+            page_header(
+                "challenges.admin.title",
+                action_key="challenges.admin.new",
+                on_click=s.new_challenge,
+                id="new-challenge",
             ),
             rx.cond(~s.edit_open, form_error(s)),
             rx.cond(s.has_detail, _detail()),
-            rx.cond(
-                s.rows.length() > 0,  # type: ignore[attr-defined]
-                _table(
-                    [
-                        "challenges.admin.name",
-                        "challenges.admin.dates",
-                        "challenges.admin.checkin",
-                        "challenges.admin.goal",
-                        "challenges.admin.reward",
-                        "common.status",
-                        "challenges.admin.participants_completed",
-                        "common.actions",
-                    ],
-                    rx.foreach(s.rows, _row),
-                    "challenges-table",
-                ),
-                rx.text(t("challenges.admin.empty"), color_scheme="gray", id="challenges-empty"),
+            list_or_empty(
+                s.rows,
+                _row,
+                [
+                    "challenges.admin.name",
+                    "challenges.admin.dates",
+                    "challenges.admin.checkin",
+                    "challenges.admin.goal",
+                    "challenges.admin.reward",
+                    "common.status",
+                    "challenges.admin.participants_completed",
+                    "common.actions",
+                ],
+                id="challenges-table",
+                empty_key="challenges.admin.empty",
+                empty_id="challenges-empty",
             ),
             _editor(),
             spacing="4",

@@ -17,6 +17,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import data_table, list_or_empty
 from components.app_state import AppState
 from components.forms import FormMixin, client_id, field, form_dialog, form_error, form_str
 from components.i18n import t, t_var
@@ -410,16 +411,6 @@ class MembersState(MemberTagsMixin, FormMixin, AppState):
 # --- pieces -------------------------------------------------------------------------------
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 def _en(zh: Any, en: Any) -> Any:
     return rx.cond(AppState.lang == "en", en, zh)
 
@@ -726,7 +717,7 @@ def _detail() -> rx.Component:
             rx.heading(t("members.admin.history"), size="3"),
             rx.cond(
                 s.history.length() > 0,  # type: ignore[attr-defined]
-                _table(
+                data_table(
                     [
                         "members.admin.when",
                         "members.admin.kind",
@@ -803,23 +794,22 @@ def _list() -> rx.Component:
     return rx.vstack(
         _filters(),
         bulk_bar(s),
-        rx.cond(
-            s.rows.length() > 0,  # type: ignore[attr-defined]
-            _table(
-                [
-                    "mkt.members.selected_col",
-                    "members.admin.card",
-                    "common.name",
-                    "common.phone",
-                    "members.admin.level",
-                    "members.admin.balance",
-                    "members.admin.spendable",
-                    "members.admin.expiring",
-                ],
-                rx.foreach(s.rows, _row),
-                "members-table",
-            ),
-            rx.text(t("members.admin.empty"), color_scheme="gray", id="members-empty"),
+        list_or_empty(
+            s.rows,
+            _row,
+            [
+                "mkt.members.selected_col",
+                "members.admin.card",
+                "common.name",
+                "common.phone",
+                "members.admin.level",
+                "members.admin.balance",
+                "members.admin.spendable",
+                "members.admin.expiring",
+            ],
+            id="members-table",
+            empty_key="members.admin.empty",
+            empty_id="members-empty",
         ),
         rx.hstack(
             rx.button(

@@ -14,10 +14,12 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import add_button, list_or_empty
 from components.app_state import AppState
 from components.forms import (
     FormMixin,
     client_id,
+    dialog_footer,
     field,
     form_checked,
     form_dialog,
@@ -335,16 +337,6 @@ def _kind(kind: Any) -> rx.Component | rx.Var:
     return t_var("rewards.admin.kind", kind, KINDS)
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
     s = RewardsAdminState
     return rx.table.row(
@@ -487,9 +479,7 @@ def _editor() -> rx.Component:
         open_var=s.edit_open,
         on_open_change=s.set_edit_open,
         on_submit=s.save_reward,
-        trigger=rx.button(
-            rx.icon("plus", size=16), t("rewards.admin.new"), on_click=s.new_reward, id="new-reward"
-        ),
+        trigger=add_button("rewards.admin.new", s.new_reward, "new-reward"),
         title="rewards.admin.editor_title",
         fields=[
             rx.fragment(
@@ -612,24 +602,23 @@ def _catalog_tab() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.cond(
-            s.rows.length() > 0,  # type: ignore[attr-defined]
-            _table(
-                [
-                    "rewards.admin.name",
-                    "rewards.admin.kind",
-                    "rewards.admin.points_cost",
-                    "rewards.admin.terms",
-                    "rewards.admin.stock",
-                    "rewards.admin.limit",
-                    "rewards.admin.valid_days",
-                    "rewards.admin.active",
-                    "common.actions",
-                ],
-                rx.foreach(s.rows, _row),
-                "rewards-table",
-            ),
-            rx.text(t("rewards.admin.empty"), color_scheme="gray", id="rewards-empty"),
+        list_or_empty(
+            s.rows,
+            _row,
+            [
+                "rewards.admin.name",
+                "rewards.admin.kind",
+                "rewards.admin.points_cost",
+                "rewards.admin.terms",
+                "rewards.admin.stock",
+                "rewards.admin.limit",
+                "rewards.admin.valid_days",
+                "rewards.admin.active",
+                "common.actions",
+            ],
+            id="rewards-table",
+            empty_key="rewards.admin.empty",
+            empty_id="rewards-empty",
         ),
         spacing="3",
         width="100%",
@@ -681,21 +670,7 @@ def _void_dialog() -> rx.Component:
                     form_error(s, where="dialog"),
                     rx.text(rx.code(s.void_code), size="2"),
                     field(s, "rewards.admin.void_reason", "reason"),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(
-                            t("rewards.admin.void"), type="submit", color_scheme="red", id="do-void"
-                        ),
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_footer("rewards.admin.void", "do-void", color_scheme="red"),
                     spacing="3",
                     width="100%",
                 ),
@@ -731,23 +706,22 @@ def _coupons_tab() -> rx.Component:
             ),
             on_submit=s.search_coupons,
         ),
-        rx.cond(
-            s.coupons.length() > 0,  # type: ignore[attr-defined]
-            _table(
-                [
-                    "rewards.admin.code",
-                    "rewards.admin.name",
-                    "rewards.admin.member",
-                    "common.status",
-                    "rewards.admin.issued",
-                    "rewards.admin.expires",
-                    "rewards.admin.used",
-                    "common.actions",
-                ],
-                rx.foreach(s.coupons, _coupon_row),
-                "coupons-table",
-            ),
-            rx.text(t("rewards.admin.no_coupons"), color_scheme="gray", id="coupons-empty"),
+        list_or_empty(
+            s.coupons,
+            _coupon_row,
+            [
+                "rewards.admin.code",
+                "rewards.admin.name",
+                "rewards.admin.member",
+                "common.status",
+                "rewards.admin.issued",
+                "rewards.admin.expires",
+                "rewards.admin.used",
+                "common.actions",
+            ],
+            id="coupons-table",
+            empty_key="rewards.admin.no_coupons",
+            empty_id="coupons-empty",
         ),
         _void_dialog(),
         spacing="3",
