@@ -269,29 +269,54 @@ def insert_rows(
     rows: list[dict[str, Any]],
     *,
     returning: tuple[Any, ...] = (),
+    on_conflict_do_nothing: tuple[str, ...] = (),
 ) -> list[Any]:
     """Insert many rows of a tenant table in the session's tenant, in its
     transaction, without an ORM object each (set-based use cases: a tag rule
-    over every patient, a campaign's snapshot).
+    over every patient, a campaign's snapshot, a campaign's outbox messages).
 
     The rows are stamped with the session's tenant here (a ``tenant_id`` they
     carry is overwritten), the suspended tenant is refused as a flush refuses it,
     and on PostgreSQL the RLS policy's WITH CHECK still guards every row.
     ``returning`` columns come back as rows (named like the columns), in the
     order of ``rows``.
+
+    ``on_conflict_do_nothing`` names the columns of a unique constraint (e.g.
+    ``("tenant_id", "dedupe_key")``): a row that would break it (inserted by a
+    concurrent transaction, say) is skipped instead of failing the statement
+    (``ON CONFLICT ... DO NOTHING``, PostgreSQL and SQLite). Then ``returning``
+    gives only the rows inserted, in no particular order: return a column that
+    tells them apart.
     """
     if not rows:
         return []
     tid, table = _bulk_target(session, model)
-    stmt = table.insert()
+    stmt: Any = table.insert()
+    if on_conflict_do_nothing:
+        stmt = _insert_ignoring(session, table, on_conflict_do_nothing)
     params = [{**row, "tenant_id": tid} for row in rows]
     if returning:
         result = session.connection().execute(
-            stmt.returning(*returning, sort_by_parameter_order=True), params
+            stmt.returning(*returning, sort_by_parameter_order=not on_conflict_do_nothing),
+            params,
         )
         return list(result.all())
     session.connection().execute(stmt, params)
     return []
+
+
+def _insert_ignoring(session: TenantSession, table: sa.Table, columns: tuple[str, ...]) -> Any:
+    """``INSERT ... ON CONFLICT (columns) DO NOTHING`` in the session's dialect."""
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(columns))
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(columns))
+    raise NotImplementedError(f"ON CONFLICT DO NOTHING on {dialect}")
 
 
 def insert_from_select(

@@ -50,7 +50,7 @@ from prm_saas.campaigns.models import (
 from prm_saas.campaigns.schedule import local_day_start, next_occurrence
 from prm_saas.messaging.content import content_key
 from prm_saas.messaging.models import Channel, Message, MessageStatus
-from prm_saas.messaging.outbox import NoAddress, claim_ids, enqueue
+from prm_saas.messaging.outbox import EnqueueItem, claim_ids, enqueue_many
 from prm_saas.messaging.preferences import messaging_settings
 from prm_saas.messaging.quiet_hours import parse_hhmm, quiet_until
 from tenants.db import TenantSession, on_commit
@@ -297,32 +297,45 @@ def _release_run(
         .order_by(col(CampaignRecipient.id))
         .execution_options(populate_existing=True)
     ).all()
+    # One enqueue_many per content and channel (a handful: variants x channels),
+    # so a chunk costs a constant number of statements, not four per message.
+    groups: dict[tuple[int, str], list[CampaignRecipient]] = {}
     for r in rows:
         content_id = contents.get((str(r.variant), r.channel))
-        message: Message | None = None
         if content_id is not None:
-            try:
-                message = enqueue(
-                    session,
-                    template_key=content_key(content_id),
-                    channel=Channel(r.channel),
+            groups.setdefault((content_id, r.channel), []).append(r)
+    ids: dict[int, int] = {}  # recipient id -> message id
+    for (content_id, channel), group in groups.items():
+        keys = {pk(r): f"campaign:{rid}:{r.patient_id}:{r.channel}" for r in group}
+        by_key = enqueue_many(
+            session,
+            template_key=content_key(content_id),
+            channel=Channel(channel),
+            items=[
+                EnqueueItem(
                     patient_id=r.patient_id,
+                    dedupe_key=keys[pk(r)],
                     variables=variables,
-                    dedupe_key=f"campaign:{rid}:{r.patient_id}:{r.channel}",
-                    due_at=now,
                     source=f"campaign:{cid}:{r.variant}:{rid}",
                 )
-            except NoAddress:
-                message = None  # the address was removed since the snapshot
-        if message is None:
+                for r in group
+            ],
+            due_at=now,
+        )
+        ids.update({i: by_key[k] for i, k in keys.items() if k in by_key})
+    for r in rows:
+        message_id = ids.get(pk(r))
+        if message_id is None:
+            # No content, or the address was removed since the snapshot.
             r.status, r.released_at = RecipientStatus.CANCELLED, None
         else:
             released += 1
-            r.message_id = message.id
-            if message.status == MessageStatus.SCHEDULED and message.id is not None:
-                message_ids.append(message.id)
+            r.message_id = message_id
+            message_ids.append(message_id)
         session.add(r)
     session.flush()
+    # Only the messages still scheduled and due are claimed (one under an existing
+    # key may have been sent, or be held for quiet hours).
     return len(taken), released, claim_ids(session, ids=message_ids, now=now)
 
 

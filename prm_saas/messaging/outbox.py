@@ -8,19 +8,21 @@ once never claim the same row.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
 from sqlmodel import col, select, update
 
 from prm_saas.accounts.models import Patient
 from prm_saas.messaging.models import Channel, Message, MessageStatus
 from prm_saas.messaging.templates import spec_of
-from tenants.db import TenantSession
+from tenants.db import TenantSession, insert_rows
 from tenants.errors import DomainError
 from tenants.models import Tenant
 from tenants.types import utcnow
@@ -47,23 +49,56 @@ class _Recipient:
     name: str
 
 
-def _recipient(session: TenantSession, patient_id: int, channel: Channel) -> _Recipient:
-    patient = session.exec(select(Patient).where(Patient.id == patient_id)).first()
-    if patient is None:
-        raise NoAddress()
-    tenant = session.get(Tenant, session.tenant_id)
-    locale = patient.locale or (str(tenant.default_locale) if tenant else "zh-CN")
-    if channel == Channel.EMAIL:
-        address = patient.email or ""
-    elif channel == Channel.SMS:
-        address = patient.phone or ""
-    else:
-        address = f"patient:{patient_id}"
-    if not address:
-        raise NoAddress()
-    return _Recipient(
-        address=address, locale=locale, timezone=patient.timezone or "", name=patient.name
-    )
+class EnqueueItem(NamedTuple):
+    """One patient's message in ``enqueue_many`` (a plain 4-tuple works too)."""
+
+    patient_id: int
+    dedupe_key: str
+    variables: dict[str, Any]
+    source: str = ""
+
+
+def _recipients(
+    session: TenantSession, patient_ids: Sequence[int], channel: Channel
+) -> dict[int, _Recipient]:
+    """The session tenant's patients among ``patient_ids`` that have an address on
+    ``channel``, in one query (the tenant's wall keeps other tenants' patients out,
+    as missing)."""
+    if not patient_ids:
+        return {}
+    rows = session.execute(
+        sa.select(
+            col(Patient.id),
+            col(Patient.name),
+            col(Patient.email),
+            col(Patient.phone),
+            col(Patient.locale),
+            col(Patient.timezone),
+        ).where(col(Patient.id).in_(sorted(set(patient_ids))))
+    ).all()
+    default_locale: str | None = None
+    found: dict[int, _Recipient] = {}
+    for pid, name, email, phone, locale, timezone in rows:
+        if pid is None:
+            continue
+        if channel == Channel.EMAIL:
+            address = email or ""
+        elif channel == Channel.SMS:
+            address = phone or ""
+        else:
+            address = f"patient:{pid}"
+        if not address:
+            continue
+        if not locale and default_locale is None:
+            tenant = session.get(Tenant, session.tenant_id)
+            default_locale = str(tenant.default_locale) if tenant else "zh-CN"
+        found[int(pid)] = _Recipient(
+            address=address,
+            locale=locale or default_locale or "zh-CN",
+            timezone=timezone or "",
+            name=name,
+        )
+    return found
 
 
 def enqueue(
@@ -84,22 +119,46 @@ def enqueue(
     The template is rendered when the message is sent, in the patient's
     language, so a tenant's wording change reaches messages already scheduled.
     """
-    existing = _existing(session, dedupe_key)
-    if existing is not None:
-        return existing
-    to = _recipient(session, patient_id, channel)
-    return _insert(
+    ids = _enqueue_many(
         session,
         template_key=template_key,
         channel=channel,
-        patient_id=patient_id,
-        recipient=to,
-        variables=variables,
-        dedupe_key=dedupe_key,
+        items=[EnqueueItem(patient_id, dedupe_key, variables, source)],
         due_at=due_at,
         expires_at=expires_at,
         urgent=urgent,
-        source=source,
+    )
+    if dedupe_key not in ids:
+        raise NoAddress()
+    return _load(session, ids[dedupe_key])
+
+
+def enqueue_many(
+    session: TenantSession,
+    *,
+    template_key: str,
+    channel: Channel,
+    items: Sequence[EnqueueItem | tuple[int, str, dict[str, Any], str]],
+    due_at: datetime | None = None,
+) -> dict[str, int]:
+    """``enqueue`` for many patients of one template and channel, in a constant
+    number of statements (the patients' addresses, the keys already used, one
+    multi-row INSERT): ``items`` are ``(patient_id, dedupe_key, variables, source)``.
+
+    Returns ``dedupe_key -> message id``; a key already used returns its message,
+    as ``enqueue`` does (the first item wins when ``items`` repeat a key). A
+    patient with no address on the channel (or not of the session's tenant) gets
+    no message and their key is left out of the result: what ``enqueue`` reports
+    with ``NoAddress``. Unknown variables raise ``ValueError`` before anything is
+    written."""
+    return _enqueue_many(
+        session,
+        template_key=template_key,
+        channel=channel,
+        items=[EnqueueItem(*item) for item in items],
+        due_at=due_at,
+        expires_at=None,
+        urgent=False,
     )
 
 
@@ -137,12 +196,25 @@ def enqueue_to_address(
     )
 
 
+def _load(session: TenantSession, message_id: int) -> Message:
+    return session.exec(select(Message).where(Message.id == message_id)).one()
+
+
 def _existing(session: TenantSession, dedupe_key: str) -> Message | None:
     return session.exec(select(Message).where(Message.dedupe_key == dedupe_key[:200])).first()
 
 
-def _insert(
-    session: TenantSession,
+def _existing_ids(session: TenantSession, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the session tenant's messages under these (stored) keys."""
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(Message.id, Message.dedupe_key).where(col(Message.dedupe_key).in_(list(keys)))
+    ).all()
+    return {key: int(mid) for mid, key in rows if mid is not None}
+
+
+def _message(
     *,
     template_key: str,
     channel: Channel,
@@ -154,13 +226,15 @@ def _insert(
     expires_at: datetime | None,
     urgent: bool,
     source: str,
+    now: datetime,
 ) -> Message:
+    """The outbox row of one message (not added to the session): the template's
+    variables checked, the patient's name added to them."""
     spec = spec_of(template_key)
     unknown = set(variables) - spec.allowed
     if unknown:
         raise ValueError(f"{template_key}: unknown variables {sorted(unknown)}")
-    now = utcnow()
-    msg = Message(
+    return Message(
         patient_id=patient_id,
         to_address=recipient.address,
         channel=channel,
@@ -180,14 +254,112 @@ def _insert(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(msg)
-            session.flush()
-    except IntegrityError:
-        # Enqueued concurrently under the same key: that row is the message.
-        return session.exec(select(Message).where(Message.dedupe_key == dedupe_key[:200])).one()
-    return msg
+
+
+def _row(msg: Message) -> dict[str, Any]:
+    """``msg`` as the column values of a Core INSERT (enums as their values)."""
+    row: dict[str, Any] = {}
+    for column in Message.__table__.columns:  # type: ignore[attr-defined]
+        if column.name in ("id", "tenant_id"):
+            continue
+        value = getattr(msg, column.name)
+        row[column.name] = value.value if isinstance(value, enum.Enum) else value
+    return row
+
+
+def _insert_new(session: TenantSession, messages: list[Message]) -> dict[str, int]:
+    """One multi-row INSERT of ``messages``; returns ``stored key -> id`` for all of
+    them. A key taken meanwhile by a concurrent transaction is skipped by the
+    INSERT (ON CONFLICT DO NOTHING) and its row read back: that row is the message."""
+    if not messages:
+        return {}
+    table = Message.__table__  # type: ignore[attr-defined]
+    inserted = insert_rows(
+        session,
+        Message,
+        # In key order: two calls with keys in common wait for each other's rows in
+        # the same order on PostgreSQL, never in a deadlock.
+        [_row(m) for m in sorted(messages, key=lambda m: m.dedupe_key)],
+        returning=(table.c.id, table.c.dedupe_key),
+        on_conflict_do_nothing=("tenant_id", "dedupe_key"),
+    )
+    ids = {str(r.dedupe_key): int(r.id) for r in inserted}
+    raced = [m.dedupe_key for m in messages if m.dedupe_key not in ids]
+    if raced:
+        ids.update(_existing_ids(session, raced))
+    return ids
+
+
+def _enqueue_many(
+    session: TenantSession,
+    *,
+    template_key: str,
+    channel: Channel,
+    items: Sequence[EnqueueItem],
+    due_at: datetime | None,
+    expires_at: datetime | None,
+    urgent: bool,
+) -> dict[str, int]:
+    """The one implementation of ``enqueue`` and ``enqueue_many``."""
+    stored = {item.dedupe_key: item.dedupe_key[:200] for item in items}
+    existing = _existing_ids(session, sorted(set(stored.values())))
+    todo: dict[str, EnqueueItem] = {}  # stored key -> the first item under it
+    for item in items:
+        key = stored[item.dedupe_key]
+        if key not in existing and key not in todo:
+            todo[key] = item
+    recipients = _recipients(session, [i.patient_id for i in todo.values()], channel)
+    now = utcnow()
+    new = [
+        _message(
+            template_key=template_key,
+            channel=channel,
+            patient_id=item.patient_id,
+            recipient=recipients[item.patient_id],
+            variables=item.variables,
+            dedupe_key=key,
+            due_at=due_at,
+            expires_at=expires_at,
+            urgent=urgent,
+            source=item.source,
+            now=now,
+        )
+        for key, item in todo.items()
+        if item.patient_id in recipients
+    ]
+    ids = {**existing, **_insert_new(session, new)}
+    return {key: ids[s] for key, s in stored.items() if s in ids}
+
+
+def _insert(
+    session: TenantSession,
+    *,
+    template_key: str,
+    channel: Channel,
+    patient_id: int | None,
+    recipient: _Recipient,
+    variables: dict[str, Any],
+    dedupe_key: str,
+    due_at: datetime | None,
+    expires_at: datetime | None,
+    urgent: bool,
+    source: str,
+) -> Message:
+    msg = _message(
+        template_key=template_key,
+        channel=channel,
+        patient_id=patient_id,
+        recipient=recipient,
+        variables=variables,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        expires_at=expires_at,
+        urgent=urgent,
+        source=source,
+        now=utcnow(),
+    )
+    ids = _insert_new(session, [msg])
+    return _load(session, ids[msg.dedupe_key])
 
 
 def claim_due(session: TenantSession, *, now: datetime, limit: int) -> list[int]:
