@@ -11,9 +11,11 @@ from typing import Any
 
 import reflex as rx
 
+from components.admin_ui import add_button, data_table
 from components.app_state import AppState
 from components.forms import (
     FormMixin,
+    dialog_footer,
     field,
     form_checked,
     form_dialog,
@@ -427,16 +429,6 @@ def _checkbox(name: Any, checked: Any, label: Any, id: Any = None) -> rx.Compone
     )
 
 
-def _table(headers: list[str], body: rx.Component, id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(h)) for h in headers])),
-        rx.table.body(body),
-        width="100%",
-        size="1",
-        id=id,
-    )
-
-
 def _active_badge(active: Any) -> rx.Component:
     return rx.cond(
         active == "1",
@@ -631,19 +623,7 @@ def _package_editor() -> rx.Component:
                     texts,
                     items,
                     locations,
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("common.save"), type="submit", id="save-package"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_footer("common.save", "save-package"),
                     spacing="4",
                     width="100%",
                 ),
@@ -666,16 +646,11 @@ def _packages_tab() -> rx.Component:
         rx.hstack(
             rx.text(t("catalog.packages_hint"), size="2", color_scheme="gray"),
             rx.spacer(),
-            rx.button(
-                rx.icon("plus", size=16),
-                t("catalog.new_package"),
-                on_click=s.new_package,
-                id="new-package",
-            ),
+            add_button("catalog.new_package", s.new_package, "new-package"),
             width="100%",
             align="center",
         ),
-        _table(
+        data_table(
             [
                 "catalog.code",
                 "catalog.name",
@@ -726,9 +701,7 @@ def _item_editor() -> rx.Component:
         open_var=s.item_open,
         on_open_change=s.set_item_open,
         on_submit=s.save_item,
-        trigger=rx.button(
-            rx.icon("plus", size=16), t("catalog.new_item"), on_click=s.new_item, id="new-item"
-        ),
+        trigger=add_button("catalog.new_item", s.new_item, "new-item"),
         title="catalog.item_title",
         fields=[
             rx.fragment(
@@ -762,7 +735,7 @@ def _items_tab() -> rx.Component:
     s = CatalogState
     return rx.vstack(
         rx.hstack(rx.spacer(), _item_editor(), width="100%"),
-        _table(
+        data_table(
             [
                 "catalog.code",
                 "catalog.name",
@@ -809,12 +782,7 @@ def _category_editor() -> rx.Component:
         open_var=s.cat_open,
         on_open_change=s.set_cat_open,
         on_submit=s.save_category,
-        trigger=rx.button(
-            rx.icon("plus", size=16),
-            t("catalog.new_category"),
-            on_click=s.new_category,
-            id="new-category",
-        ),
+        trigger=add_button("catalog.new_category", s.new_category, "new-category"),
         title="catalog.category_title",
         fields=[
             rx.fragment(
@@ -834,7 +802,7 @@ def _categories_tab() -> rx.Component:
     s = CatalogState
     return rx.vstack(
         rx.hstack(rx.spacer(), _category_editor(), width="100%"),
-        _table(
+        data_table(
             [
                 "catalog.name",
                 "catalog.sort_order",
