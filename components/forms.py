@@ -217,25 +217,28 @@ def form_dialog(
     open_var: Any,
     on_open_change: Any,
     on_submit: Any,
-    trigger: rx.Component,
-    title: str,
+    trigger: rx.Component | None,
+    title: Any,
     fields: list[rx.Component],
     submit_key: str,
     submit_id: str,
     description: str | None = None,
     max_width: str = "480px",
+    submit_props: dict[str, Any] | None = None,
 ) -> rx.Component:
-    """A dialog holding one form: its own error callout, fields, cancel and submit."""
+    """A dialog holding one form: its own error callout, fields, cancel and submit.
+    ``trigger`` None: opened by the page (``open_var``); ``title`` an i18n key or a
+    component; ``submit_props`` go to the submit button (e.g. a red color)."""
     return rx.dialog.root(
-        rx.dialog.trigger(trigger),
+        *([rx.dialog.trigger(trigger)] if trigger is not None else []),
         rx.dialog.content(
-            rx.dialog.title(t(title)),
+            rx.dialog.title(t(title) if isinstance(title, str) else title),
             rx.dialog.description(t(description), size="2") if description else rx.fragment(),
             stacked_form(
                 on_submit,
                 form_error(state, where="dialog"),
                 *fields,
-                dialog_footer(submit_key, submit_id),
+                dialog_footer(submit_key, submit_id, **(submit_props or {})),
             ),
             max_width=max_width,
         ),

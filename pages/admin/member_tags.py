@@ -93,27 +93,24 @@ class MemberTagsMixin(rx.State, mixin=True):
             page.notice = page.tr(notice_key, count=done)
         return ev
 
-    @rx.event
-    def add_member_tag(self, tag_id: str) -> Any:
-        """Give the selected member a manual tag."""
+    def _change_member_tag(self, tag_id: Any, add: bool, notice_key: str) -> Any:
         page: Any = self
         pid, tid = client_id(page.detail.get("id", "")), client_id(tag_id)
         if pid is None or tid is None:
             return None
-        ev = self._change_tags([pid], tid, True, "mkt.members.tag_added")
+        ev = self._change_tags([pid], tid, add, notice_key)
         self._load_member_tags(pid)
         return ev
 
     @rx.event
+    def add_member_tag(self, tag_id: str) -> Any:
+        """Give the selected member a manual tag."""
+        return self._change_member_tag(tag_id, True, "mkt.members.tag_added")
+
+    @rx.event
     def remove_member_tag(self, tag_id: str) -> Any:
         """Take a manual tag off the selected member."""
-        page: Any = self
-        pid, tid = client_id(page.detail.get("id", "")), client_id(tag_id)
-        if pid is None or tid is None:
-            return None
-        ev = self._change_tags([pid], tid, False, "mkt.members.tag_removed")
-        self._load_member_tags(pid)
-        return ev
+        return self._change_member_tag(tag_id, False, "mkt.members.tag_removed")
 
     @rx.event
     def toggle_selected(self, patient_id: str, checked: bool) -> None:

@@ -19,7 +19,6 @@ from components.app_state import AppState
 from components.forms import (
     FormMixin,
     client_id,
-    dialog_footer,
     field,
     form_checked,
     form_dialog,
@@ -661,26 +660,22 @@ def _coupon_row(c: rx.Var[dict[str, str]]) -> rx.Component:
 
 def _void_dialog() -> rx.Component:
     s = RewardsAdminState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(t("rewards.admin.void")),
-            rx.dialog.description(t("rewards.admin.void_hint"), size="2"),
-            rx.form(
-                rx.vstack(
-                    form_error(s, where="dialog"),
-                    rx.text(rx.code(s.void_code), size="2"),
-                    field(s, "rewards.admin.void_reason", "reason"),
-                    dialog_footer("rewards.admin.void", "do-void", color_scheme="red"),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.void,
-                width="100%",
-            ),
-            max_width="440px",
-        ),
-        open=s.void_open,
+    return form_dialog(
+        s,
+        open_var=s.void_open,
         on_open_change=s.set_void_open,
+        on_submit=s.void,
+        trigger=None,  # opened by a coupon row's "void"
+        title="rewards.admin.void",
+        description="rewards.admin.void_hint",
+        fields=[
+            rx.text(rx.code(s.void_code), size="2"),
+            field(s, "rewards.admin.void_reason", "reason"),
+        ],
+        submit_key="rewards.admin.void",
+        submit_id="do-void",
+        submit_props={"color_scheme": "red"},
+        max_width="440px",
     )
 
 

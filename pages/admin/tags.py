@@ -16,7 +16,15 @@ import reflex as rx
 from components.admin_ui import confirm_action, data_table, list_or_empty, page_header
 from components.app_state import AppState
 from components.conditions import ConditionsMixin, condition_builder, refs_dict
-from components.forms import FormMixin, client_id, field, form_error, form_str, select_field
+from components.forms import (
+    FormMixin,
+    client_id,
+    field,
+    form_dialog,
+    form_error,
+    form_str,
+    select_field,
+)
 from components.i18n import t, t_var
 from components.layout import admin_layout
 from components.routing import page
@@ -454,46 +462,26 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
 def _editor() -> rx.Component:
     s = TagsState
     g = s.tg
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(s.edit_id == "", t("mkt.tags.new"), t("mkt.tags.edit"))),
-            rx.form(
-                rx.vstack(
-                    form_error(s, where="dialog"),
-                    field(s, "mkt.tags.name", "name", default_value=g["name"]),
-                    field(
-                        s,
-                        "mkt.tags.color",
-                        "color",
-                        default_value=g["color"],
-                        placeholder="#RRGGBB",
-                    ),
-                    field(s, "mkt.tags.description", "description", default_value=g["description"]),
-                    select_field(s, "mkt.tags.kind", "kind", KINDS, default_value=g["kind"]),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(
-                                t("common.cancel"),
-                                variant="soft",
-                                color_scheme="gray",
-                                type="button",
-                            )
-                        ),
-                        rx.button(t("common.save"), type="submit", id="save-tag"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.save_tag,
-                key=s.form_key,
-                width="100%",
-            ),
-            max_width="480px",
-        ),
-        open=s.edit_open,
+    return form_dialog(
+        s,
+        open_var=s.edit_open,
         on_open_change=s.set_edit_open,
+        on_submit=s.save_tag,
+        trigger=None,  # opened by the page header's "new" and each row's "edit"
+        title=rx.cond(s.edit_id == "", t("mkt.tags.new"), t("mkt.tags.edit")),
+        fields=[
+            rx.fragment(
+                field(s, "mkt.tags.name", "name", default_value=g["name"]),
+                field(
+                    s, "mkt.tags.color", "color", default_value=g["color"], placeholder="#RRGGBB"
+                ),
+                field(s, "mkt.tags.description", "description", default_value=g["description"]),
+                select_field(s, "mkt.tags.kind", "kind", KINDS, default_value=g["kind"]),
+                key=s.form_key,
+            )
+        ],
+        submit_key="common.save",
+        submit_id="save-tag",
     )
 
 
