@@ -214,46 +214,65 @@ def _existing_ids(session: TenantSession, keys: Sequence[str]) -> dict[str, int]
     return {key: int(mid) for mid, key in rows if mid is not None}
 
 
-def _message(
+class _New(NamedTuple):
+    """What differs between the messages of one ``_rows`` call."""
+
+    dedupe_key: str
+    patient_id: int | None
+    recipient: _Recipient
+    variables: dict[str, Any]
+    source: str
+
+
+def _rows(
     *,
     template_key: str,
     channel: Channel,
-    patient_id: int | None,
-    recipient: _Recipient,
-    variables: dict[str, Any],
-    dedupe_key: str,
+    messages: Sequence[_New],
     due_at: datetime | None,
     expires_at: datetime | None,
     urgent: bool,
-    source: str,
     now: datetime,
-) -> Message:
-    """The outbox row of one message (not added to the session): the template's
-    variables checked, the patient's name added to them."""
+) -> list[dict[str, Any]]:
+    """The outbox rows of these messages, as the column values of a Core INSERT: the
+    template's variables checked (``ValueError`` before anything is written), the
+    patient's name added to them. One Message object gives the values they share
+    (the model's defaults included); each row sets only its own."""
     spec = spec_of(template_key)
-    unknown = set(variables) - spec.allowed
-    if unknown:
-        raise ValueError(f"{template_key}: unknown variables {sorted(unknown)}")
-    return Message(
-        patient_id=patient_id,
-        to_address=recipient.address,
-        channel=channel,
-        category=spec.category,
-        urgent=urgent,
-        template_key=template_key,
-        locale=recipient.locale,
-        recipient_tz=recipient.timezone,
-        variables=json.dumps(
-            {"patient_name": recipient.name, **variables}, ensure_ascii=False, default=str
-        ),
-        dedupe_key=dedupe_key[:200],
-        source=source[:80],
-        status=MessageStatus.SCHEDULED,
-        due_at=due_at or now,
-        expires_at=expires_at,
-        created_at=now,
-        updated_at=now,
+    shared = _row(
+        Message(
+            to_address="",
+            channel=channel,
+            category=spec.category,
+            urgent=urgent,
+            template_key=template_key,
+            dedupe_key="",
+            status=MessageStatus.SCHEDULED,
+            due_at=due_at or now,
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
     )
+    rows: list[dict[str, Any]] = []
+    for m in messages:
+        unknown = set(m.variables) - spec.allowed
+        if unknown:
+            raise ValueError(f"{template_key}: unknown variables {sorted(unknown)}")
+        variables = {"patient_name": m.recipient.name, **m.variables}
+        rows.append(
+            {
+                **shared,
+                "patient_id": m.patient_id,
+                "to_address": m.recipient.address,
+                "locale": m.recipient.locale,
+                "recipient_tz": m.recipient.timezone,
+                "variables": json.dumps(variables, ensure_ascii=False, default=str),
+                "dedupe_key": m.dedupe_key[:200],
+                "source": m.source[:80],
+            }
+        )
+    return rows
 
 
 def _row(msg: Message) -> dict[str, Any]:
@@ -267,11 +286,11 @@ def _row(msg: Message) -> dict[str, Any]:
     return row
 
 
-def _insert_new(session: TenantSession, messages: list[Message]) -> dict[str, int]:
-    """One multi-row INSERT of ``messages``; returns ``stored key -> id`` for all of
-    them. A key taken meanwhile by a concurrent transaction is skipped by the
+def _insert_new(session: TenantSession, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """One multi-row INSERT of these outbox rows; returns ``stored key -> id`` for all
+    of them. A key taken meanwhile by a concurrent transaction is skipped by the
     INSERT (ON CONFLICT DO NOTHING) and its row read back: that row is the message."""
-    if not messages:
+    if not rows:
         return {}
     table = Message.__table__  # type: ignore[attr-defined]
     inserted = insert_rows(
@@ -279,12 +298,12 @@ def _insert_new(session: TenantSession, messages: list[Message]) -> dict[str, in
         Message,
         # In key order: two calls with keys in common wait for each other's rows in
         # the same order on PostgreSQL, never in a deadlock.
-        [_row(m) for m in sorted(messages, key=lambda m: m.dedupe_key)],
+        sorted(rows, key=lambda r: str(r["dedupe_key"])),
         returning=(table.c.id, table.c.dedupe_key),
         on_conflict_do_nothing=("tenant_id", "dedupe_key"),
     )
     ids = {str(r.dedupe_key): int(r.id) for r in inserted}
-    raced = [m.dedupe_key for m in messages if m.dedupe_key not in ids]
+    raced = [str(r["dedupe_key"]) for r in rows if r["dedupe_key"] not in ids]
     if raced:
         ids.update(_existing_ids(session, raced))
     return ids
@@ -310,23 +329,19 @@ def _enqueue_many(
             todo[key] = item
     recipients = _recipients(session, [i.patient_id for i in todo.values()], channel)
     now = utcnow()
-    new = [
-        _message(
-            template_key=template_key,
-            channel=channel,
-            patient_id=item.patient_id,
-            recipient=recipients[item.patient_id],
-            variables=item.variables,
-            dedupe_key=key,
-            due_at=due_at,
-            expires_at=expires_at,
-            urgent=urgent,
-            source=item.source,
-            now=now,
-        )
-        for key, item in todo.items()
-        if item.patient_id in recipients
-    ]
+    new = _rows(
+        template_key=template_key,
+        channel=channel,
+        messages=[
+            _New(key, item.patient_id, recipients[item.patient_id], item.variables, item.source)
+            for key, item in todo.items()
+            if item.patient_id in recipients
+        ],
+        due_at=due_at,
+        expires_at=expires_at,
+        urgent=urgent,
+        now=now,
+    )
     ids = {**existing, **_insert_new(session, new)}
     return {key: ids[s] for key, s in stored.items() if s in ids}
 
@@ -345,21 +360,17 @@ def _insert(
     urgent: bool,
     source: str,
 ) -> Message:
-    msg = _message(
+    key = dedupe_key[:200]
+    rows = _rows(
         template_key=template_key,
         channel=channel,
-        patient_id=patient_id,
-        recipient=recipient,
-        variables=variables,
-        dedupe_key=dedupe_key,
+        messages=[_New(key, patient_id, recipient, variables, source)],
         due_at=due_at,
         expires_at=expires_at,
         urgent=urgent,
-        source=source,
         now=utcnow(),
     )
-    ids = _insert_new(session, [msg])
-    return _load(session, ids[msg.dedupe_key])
+    return _load(session, _insert_new(session, rows)[key])
 
 
 def claim_due(session: TenantSession, *, now: datetime, limit: int) -> list[int]:

@@ -281,33 +281,19 @@ def test_a_key_taken_meanwhile_is_read_back_not_an_error(world: World) -> None:
             dedupe_key="taken",
         )
         to = outbox._Recipient(address="race@a.test", locale="zh-CN", timezone="", name="x")
-        late = outbox._message(
+        rows = outbox._rows(
             template_key="care.reminder",
             channel=Channel.EMAIL,
-            patient_id=p.id,
-            recipient=to,
-            variables=REMINDER,
-            dedupe_key="taken",
+            messages=[
+                outbox._New("taken", p.id, to, REMINDER, ""),
+                outbox._New("fresh", p.id, to, REMINDER, ""),
+            ],
             due_at=None,
             expires_at=None,
             urgent=False,
-            source="",
             now=DUE,
         )
-        fresh = outbox._message(
-            template_key="care.reminder",
-            channel=Channel.EMAIL,
-            patient_id=p.id,
-            recipient=to,
-            variables=REMINDER,
-            dedupe_key="fresh",
-            due_at=None,
-            expires_at=None,
-            urgent=False,
-            source="",
-            now=DUE,
-        )
-        ids = outbox._insert_new(s, [late, fresh])
+        ids = outbox._insert_new(s, rows)
         assert ids["taken"] == first.id
         assert set(ids) == {"taken", "fresh"}
     assert sorted(_by_key(world.a)) == ["fresh", "taken"]
