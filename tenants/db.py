@@ -340,6 +340,27 @@ def insert_from_select(
     return []
 
 
+@contextmanager
+def hash_joins(session: TenantSession) -> Iterator[None]:
+    """No nested-loop joins for the statements inside (PostgreSQL; nothing on SQLite).
+
+    For set-based statements over a whole tenant (a tag rule over every patient):
+    right after such a run writes tens of thousands of rows, the table's statistics
+    still say a handful, and the planner picks a nested loop that compares every
+    patient with every holder (minutes instead of a second, benchmarks/audience.py).
+    Hash and merge joins are right at any size here. Set for this transaction only
+    and back to the default afterwards.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(sa.text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        if postgres:
+            session.execute(sa.text("SET LOCAL enable_nestloop TO DEFAULT"))
+
+
 _ON_COMMIT_KEY = "on_commit"
 
 

@@ -38,7 +38,7 @@ from prm_saas.booking.schedule import pk, write_lock
 from prm_saas.tags.conditions import compile_conditions, context, validate_conditions
 from prm_saas.tags.models import PatientTag, Tag, TagAction, TagEvent, TagKind, TagRule, TagSource
 from prm_saas.validation import Checker
-from tenants.db import TenantSession, insert_from_select, insert_rows
+from tenants.db import TenantSession, hash_joins, insert_from_select, insert_rows
 from tenants.errors import DomainError, FieldErrors, NotFound
 from tenants.lookup import get_or_404
 from tenants.types import UTCDateTime, utcnow
@@ -607,49 +607,56 @@ def evaluate_rule(
         sa.literal(pk(rule)),
         at,
     ).where(col(Patient.tenant_id) == tid, clause, sa.not_(held))
-    added = insert_from_select(
-        session,
-        PatientTag,
-        ["patient_id", "tag_id", "source", "rule_id", "added_at"],
-        missing,
-        returning=(col(PatientTag.id), col(PatientTag.patient_id)),
-    )
-    events: list[Any] = []
-    if added:
-        # The history rows of exactly those tags, in one INSERT ... SELECT: under the
-        # rule's exclusive lock only this statement adds the rule's tag, so its rows
-        # are the tag's rows with ids from the first to the last returned (ids grow:
-        # every earlier insert of the tag committed before the lock was granted).
-        ids = [int(r[0]) for r in added]
-        events = insert_from_select(
+    with hash_joins(session):
+        added = insert_from_select(
             session,
-            TagEvent,
-            ["patient_id", "tag_id", "action", "rule_id", "at", "reason"],
-            sa.select(
-                col(PatientTag.patient_id),
-                col(PatientTag.tag_id),
-                sa.literal(TagAction.ADDED.value),
-                col(PatientTag.rule_id),
-                col(PatientTag.added_at),
-                sa.literal(""),
-            ).where(
-                col(PatientTag.tenant_id) == tid,
+            PatientTag,
+            ["patient_id", "tag_id", "source", "rule_id", "added_at"],
+            missing,
+            returning=(col(PatientTag.id), col(PatientTag.patient_id)),
+        )
+        events: list[Any] = []
+        if added:
+            # The history rows of exactly those tags, in one INSERT ... SELECT: under the
+            # rule's exclusive lock only this statement adds the rule's tag, so its rows
+            # are the tag's rows with ids from the first to the last returned (ids grow:
+            # every earlier insert of the tag committed before the lock was granted).
+            ids = [int(r[0]) for r in added]
+            events = insert_from_select(
+                session,
+                TagEvent,
+                ["patient_id", "tag_id", "action", "rule_id", "at", "reason"],
+                sa.select(
+                    col(PatientTag.patient_id),
+                    col(PatientTag.tag_id),
+                    sa.literal(TagAction.ADDED.value),
+                    col(PatientTag.rule_id),
+                    col(PatientTag.added_at),
+                    sa.literal(""),
+                ).where(
+                    col(PatientTag.tenant_id) == tid,
+                    col(PatientTag.tag_id) == rule.tag_id,
+                    col(PatientTag.id).between(min(ids), max(ids)),
+                ),
+                returning=(col(TagEvent.id), col(TagEvent.patient_id), col(TagEvent.tag_id)),
+            )
+        stale = session.execute(
+            delete(PatientTag)
+            .where(
                 col(PatientTag.tag_id) == rule.tag_id,
-                col(PatientTag.id).between(min(ids), max(ids)),
-            ),
-            returning=(col(TagEvent.id), col(TagEvent.patient_id), col(TagEvent.tag_id)),
-        )
-    stale = session.execute(
-        delete(PatientTag)
-        .where(
-            col(PatientTag.tag_id) == rule.tag_id,
-            col(PatientTag.patient_id).not_in(
-                select(Patient.id).where(col(Patient.tenant_id) == tid, clause)
-            ),
-        )
-        .returning(col(PatientTag.patient_id))
-        .execution_options(synchronize_session=False)
-    ).all()
+                sa.not_(
+                    select(sa.literal(1))
+                    .where(
+                        col(Patient.tenant_id) == col(PatientTag.tenant_id),
+                        col(Patient.id) == col(PatientTag.patient_id),
+                        clause,
+                    )
+                    .exists()
+                ),
+            )
+            .returning(col(PatientTag.patient_id))
+            .execution_options(synchronize_session=False)
+        ).all()
     to_add = [int(r[1]) for r in added]
     to_remove = sorted(int(r[0]) for r in stale)
     insert_rows(
