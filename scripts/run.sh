@@ -9,7 +9,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-scripts/bootstrap.sh
+# localstripe (the demo's fake Stripe) comes with the demo extra.
+scripts/bootstrap.sh --demo
 export PATH="$ROOT/.venv/bin:$PATH"
 export REFLEX_USE_NPM=1
 PORT="${PRM_PORT:-3000}"
