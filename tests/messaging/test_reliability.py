@@ -382,7 +382,9 @@ def test_killed_workers_lose_nothing_and_send_nothing_twice(
     beat(workers.broker_url, tids)
     # The providers run in this process: the loop polls the database sparingly,
     # or they would wait for the GIL.
-    deadline = time.monotonic() + 100
+    # A bound on a hang, not a speed target (that is benchmarks/reminders.py): a loaded
+    # machine needs well over the ~40 s a quiet one does.
+    deadline = time.monotonic() + 300
     next_beat, next_poll = time.monotonic() + 1.5, 0.0
     while True:
         now = time.monotonic()
@@ -466,7 +468,7 @@ def test_beat_firing_twice_at_once_sends_each_message_once(
     def done() -> bool:
         return statuses(tids)[MessageStatus.SENT] >= total
 
-    wait_for(done, timeout=90, what="every message sent", every=0.25)
+    wait_for(done, timeout=300, what="every message sent", every=0.25)  # a hang, not speed
     # then each message reached its provider exactly once
     assert statuses(tids) == {MessageStatus.SENT: total}
     assert Counter(sms_keys(sms_provider).values()) == {1: total // 2}
