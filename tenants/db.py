@@ -20,8 +20,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -55,6 +57,21 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    # The local calendar day of a stored UTC instant (dashboards' day buckets);
+    # PostgreSQL does this with timezone(); see prm_saas/dashboards/sqltime.py.
+    dbapi_conn.create_function("prm_local_date", 2, _sqlite_local_date, deterministic=True)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _sqlite_local_date(stored: str | None, tz: str) -> str | None:
+    if stored is None:
+        return None
+    instant = datetime.fromisoformat(str(stored)).replace(tzinfo=UTC)
+    return instant.astimezone(_zone(tz)).date().isoformat()
 
 
 def _sqlite_on_savepoint(conn: sa.Connection, _name: str | None) -> None:

@@ -32,13 +32,20 @@ class Permission(enum.StrEnum):
     CHALLENGES_MANAGE = "challenges.manage"  # health challenges: define, publish, close
     TAGS_MANAGE = "tags.manage"  # tags and tag rules (staff with FRONT_DESK tag patients)
     CAMPAIGNS_MANAGE = "campaigns.manage"  # audiences, campaigns, automations
+    DASHBOARD_VIEW = "dashboard.view"  # operational KPIs: bookings, rates, utilisation, patients
+    DASHBOARD_FULL = "dashboard.full"  # also money, funnel, points, campaigns, cohorts
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     StaffRole.TENANT_ADMIN: frozenset(Permission),
     StaffRole.STAFF: frozenset(
-        {Permission.PATIENT_READ, Permission.PATIENT_WRITE, Permission.FRONT_DESK}
+        {
+            Permission.PATIENT_READ,
+            Permission.PATIENT_WRITE,
+            Permission.FRONT_DESK,
+            Permission.DASHBOARD_VIEW,
+        }
     ),
 }
 
