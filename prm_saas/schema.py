@@ -19,6 +19,7 @@ import prm_saas.membership.models
 import prm_saas.messaging.content
 import prm_saas.messaging.models
 import prm_saas.orders.models
+import prm_saas.platform.models
 import prm_saas.tags.models
 import prm_saas.tracking.models  # noqa: F401
 import tenants.models  # noqa: F401
