@@ -14,6 +14,7 @@ import prm_saas.automations.models
 import prm_saas.booking.models
 import prm_saas.campaigns.models
 import prm_saas.challenges.models
+import prm_saas.dashboards.models
 import prm_saas.mall.models
 import prm_saas.membership.models
 import prm_saas.messaging.content

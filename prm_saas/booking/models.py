@@ -149,6 +149,21 @@ class Booking(TenantScoped, table=True):
         sa.UniqueConstraint("tenant_id", "checkin_code", name="uq_booking_checkin"),
         sa.Index("ix_booking_patient", "tenant_id", "patient_id", "created_at"),
         sa.Index("ix_booking_slot", "tenant_id", "slot_id", "status"),
+        # Dashboards: bookings per confirmation day, visits per completion day
+        # (index-only on PostgreSQL), and a patient's earlier visits (first visit).
+        sa.Index(
+            "ix_booking_confirmed",
+            "tenant_id",
+            "confirmed_at",
+            postgresql_include=["location_id"],
+        ),
+        sa.Index(
+            "ix_booking_completed",
+            "tenant_id",
+            "completed_at",
+            postgresql_include=["location_id", "patient_id", "status"],
+        ),
+        sa.Index("ix_booking_patient_completed", "tenant_id", "patient_id", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -159,6 +159,12 @@ class PointsEntry(TenantScoped, table=True):
         sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_points_entry_idem"),
         sa.Index("ix_points_entry_patient", "tenant_id", "patient_id", "id"),
         sa.Index("ix_points_entry_source", "tenant_id", "source_type", "source_id"),
+        sa.Index(
+            "ix_points_entry_created",
+            "tenant_id",
+            "created_at",
+            postgresql_include=["kind", "points"],
+        ),
     )
     append_only: ClassVar[bool] = True
 

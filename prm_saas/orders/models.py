@@ -42,6 +42,11 @@ class Order(TenantScoped, table=True):
             name="ck_order_money",
         ),
         sa.Index("ix_order_patient", "tenant_id", "patient_id", "created_at"),
+        # Dashboards: orders per creation day and per payment day.
+        sa.Index("ix_order_created", "tenant_id", "created_at", postgresql_include=["booking_id"]),
+        sa.Index(
+            "ix_order_paid", "tenant_id", "paid_at", postgresql_include=["booking_id", "paid_fen"]
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -97,6 +102,7 @@ class Refund(TenantScoped, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_refund_idem"),
         sa.CheckConstraint("amount_fen > 0", name="ck_refund_amount"),
+        sa.Index("ix_refund_created", "tenant_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
