@@ -225,7 +225,6 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_campaigns import CAMPAIGNS
     from prm_saas.i18n_challenges import CHALLENGES
-    from prm_saas.i18n_dashboard_pages import DASHBOARD_PAGES
     from prm_saas.i18n_dashboards import DASHBOARDS
     from prm_saas.i18n_mall import MALL
     from prm_saas.i18n_marketing_pages import MARKETING_PAGES
@@ -233,6 +232,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_membership import MEMBERSHIP
     from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
     from prm_saas.i18n_orders import ORDERS
+    from prm_saas.i18n_platform_billing import PLATFORM_BILLING
     from prm_saas.i18n_tags import TAGS
     from prm_saas.i18n_tracking import TRACKING
     from prm_saas.i18n_ui import UI
@@ -251,9 +251,9 @@ def _merge_catalogs() -> None:
         TRACKING,
         CAMPAIGNS,
         AUTOMATIONS,
+        PLATFORM_BILLING,
         MARKETING_PAGES,
         DASHBOARDS,
-        DASHBOARD_PAGES,
     ):
         clash = set(part) & set(MESSAGES)
         if clash:

@@ -1,0 +1,397 @@
+"""The plan catalog and which plan each tenant is on, for platform operators.
+
+A tenant's subscriptions are a history: changing the plan closes the open row
+and opens the next one at the same instant, ending it without a successor is a
+churn. MRR and churn on the platform dashboard (``platform.kpis``) read these
+rows. Issue 8 puts Stripe behind them; until then an operator sets the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from prm_saas.accounts.authz import Principal, require_operator
+from prm_saas.audit.services import record_platform
+from prm_saas.mall.money import check_yuan, fen_to_yuan_text
+from prm_saas.platform.models import Plan, TenantSubscription
+from prm_saas.validation import Checker
+from tenants.db import TenantSession
+from tenants.errors import DomainError, FieldErrors, NotFound
+from tenants.models import Tenant
+from tenants.types import utcnow
+
+# Lowercase letters, digits, "-" and "_", starting with a letter: codes end up in
+# URLs, Stripe metadata and CSV files.
+CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+NAME_MAX = 60
+REASON_MAX = 300
+SORT_MAX = 9999
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """A plan in the catalog."""
+
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    monthly_fen: int
+    monthly_yuan: str
+    active: bool
+    sort_order: int
+
+
+def _plan_row(p: Plan) -> PlanRow:
+    assert p.id is not None
+    return PlanRow(
+        id=p.id,
+        code=p.code,
+        name_zh=p.name_zh,
+        name_en=p.name_en,
+        monthly_fen=p.monthly_fen,
+        monthly_yuan=fen_to_yuan_text(p.monthly_fen),
+        active=p.active,
+        sort_order=p.sort_order,
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """One stretch of a tenant on a plan."""
+
+    id: int
+    tenant_id: int
+    plan_id: int
+    plan_code: str
+    monthly_fen: int
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+    end_reason: str
+
+
+def _sub_row(s: TenantSubscription, plan_code: str) -> SubscriptionRow:
+    assert s.id is not None
+    return SubscriptionRow(
+        id=s.id,
+        tenant_id=s.subject_tenant_id,
+        plan_id=s.plan_id,
+        plan_code=plan_code,
+        monthly_fen=s.monthly_fen,
+        started_at=s.started_at,
+        ended_at=s.ended_at,
+        reason=s.reason,
+        end_reason=s.end_reason,
+    )
+
+
+@dataclass(frozen=True)
+class CurrentPlan:
+    """The plan a tenant is on now and what it pays a month (its MRR)."""
+
+    tenant_id: int
+    plan_id: int
+    plan_code: str
+    name_zh: str
+    name_en: str
+    monthly_fen: int
+    started_at: datetime
+
+
+def _valid_id(value: object) -> bool:
+    # bool is an int too: a client sending `true` must not reach row 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- the catalog ---------------------------------------------------------------------
+
+
+def list_plans(
+    *, session: TenantSession, actor: Principal, include_inactive: bool = True
+) -> list[PlanRow]:
+    """The plans in catalog order (sort order, then price)."""
+    require_operator(actor)
+    q = select(Plan).order_by(col(Plan.sort_order), col(Plan.monthly_fen), col(Plan.id))
+    if not include_inactive:
+        q = q.where(col(Plan.active).is_(True))
+    return [_plan_row(p) for p in session.exec(q)]
+
+
+def _sort_order(c: Checker, value: object) -> int:
+    if isinstance(value, bool):
+        c.fail("sort_order", "plans.sort_invalid", max=SORT_MAX)
+        return 0
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str) and value.strip() == "":
+        return 0
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+        n = int(value.strip())
+    else:
+        c.fail("sort_order", "plans.sort_invalid", max=SORT_MAX)
+        return 0
+    if not 0 <= n <= SORT_MAX:
+        c.fail("sort_order", "plans.sort_invalid", max=SORT_MAX)
+        return 0
+    return n
+
+
+def save_plan(
+    *,
+    session: TenantSession,
+    actor: Principal,
+    plan_id: int | None = None,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    monthly_yuan: str,
+    active: bool = True,
+    sort_order: int | str = 0,
+    ip: str = "",
+) -> PlanRow:
+    """Create a plan (``plan_id`` None) or change one. The price is typed in yuan.
+
+    A changed price applies to subscriptions opened from now on: the open ones
+    keep the price they were sold at.
+    """
+    require_operator(actor)
+    plan: Plan | None = None
+    if plan_id is not None:
+        plan = session.get(Plan, plan_id) if _valid_id(plan_id) else None
+        if plan is None:
+            raise NotFound()
+    c = Checker()
+    raw_code = code.strip().lower() if isinstance(code, str) else ""
+    if not raw_code:
+        c.fail("code", "field.required")
+    elif not CODE_RE.match(raw_code):
+        c.fail("code", "plans.code_invalid")
+    clean_zh = c.text("name_zh", name_zh if isinstance(name_zh, str) else "", max_len=NAME_MAX)
+    clean_en = c.text("name_en", name_en if isinstance(name_en, str) else "", max_len=NAME_MAX)
+    fen = check_yuan(c, "monthly_yuan", monthly_yuan)
+    order = _sort_order(c, sort_order)
+    if "code" not in c.errors:
+        taken = session.exec(
+            select(Plan.id).where(Plan.code == raw_code, col(Plan.id) != (plan_id or -1))
+        ).first()
+        if taken is not None:
+            c.fail("code", "plans.code_taken")
+    c.raise_if_any()
+
+    before = None if plan is None else _plan_row(plan)
+    if plan is None:
+        plan = Plan(code=raw_code, name_zh=clean_zh, name_en=clean_en, monthly_fen=fen)
+    plan.code, plan.name_zh, plan.name_en, plan.monthly_fen = raw_code, clean_zh, clean_en, fen
+    plan.active, plan.sort_order = bool(active), order
+    try:
+        with session.begin_nested():
+            session.add(plan)
+            session.flush()
+    except IntegrityError:
+        # Another operator took the code between the check and the write.
+        raise FieldErrors.single("code", "plans.code_taken") from None
+    row = _plan_row(plan)
+    details: dict[str, object] = {"code": row.code, "monthly_fen": row.monthly_fen}
+    if before is not None:
+        details["changed"] = sorted(
+            k
+            for k in ("code", "name_zh", "name_en", "monthly_fen", "active", "sort_order")
+            if getattr(before, k) != getattr(row, k)
+        )
+    record_platform(
+        session,
+        actor=actor,
+        action="plan.created" if before is None else "plan.updated",
+        target_type="plan",
+        target_id=row.id,
+        ip=ip,
+        details=details,
+    )
+    return row
+
+
+# --- tenants' subscriptions ------------------------------------------------------------
+
+
+def _locked_tenant(session: TenantSession, tenant_id: object) -> Tenant:
+    """The tenant, its row locked for the rest of the transaction (PostgreSQL):
+    two plan changes of one tenant run one after the other, so the second sees
+    the row the first opened instead of opening a second one."""
+    if not _valid_id(tenant_id):
+        raise NotFound()
+    tenant = session.exec(
+        select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+    ).one_or_none()
+    if tenant is None:
+        raise NotFound()
+    return tenant
+
+
+def _open_subscription(session: TenantSession, tenant_id: int) -> TenantSubscription | None:
+    return session.exec(
+        select(TenantSubscription).where(
+            TenantSubscription.subject_tenant_id == tenant_id,
+            col(TenantSubscription.ended_at).is_(None),
+        )
+    ).one_or_none()
+
+
+def _plan_code(session: TenantSession, plan_id: int) -> str:
+    plan = session.get(Plan, plan_id)
+    return plan.code if plan is not None else ""
+
+
+def set_tenant_plan(
+    *,
+    session: TenantSession,
+    actor: Principal,
+    tenant_id: int,
+    plan_id: int,
+    reason: str,
+    ip: str = "",
+    now: datetime | None = None,
+) -> SubscriptionRow:
+    """Put a tenant on a plan: the open subscription (if any) ends now and the new
+    one starts at the same instant, at the plan's current price."""
+    require_operator(actor)
+    c = Checker()
+    clean_reason = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
+    c.raise_if_any()
+    tenant = _locked_tenant(session, tenant_id)
+    plan = session.get(Plan, plan_id) if _valid_id(plan_id) else None
+    if plan is None:
+        raise NotFound()
+    if not plan.active:
+        raise FieldErrors.single("plan_id", "subscription.plan_inactive")
+    assert tenant.id is not None
+    assert plan.id is not None
+    at = now or utcnow()
+    current = _open_subscription(session, tenant.id)
+    if current is not None and current.plan_id == plan.id:
+        raise FieldErrors.single("plan_id", "subscription.same_plan", plan=plan.code)
+    old_code = ""
+    if current is not None:
+        if at < current.started_at:
+            raise ValueError("a plan change cannot end a subscription before it started")
+        old_code = _plan_code(session, current.plan_id)
+        current.ended_at = at
+        current.end_reason = clean_reason
+        session.add(current)
+        session.flush()  # the partial unique index: the old row is closed first
+    sub = TenantSubscription(
+        subject_tenant_id=tenant.id,
+        plan_id=plan.id,
+        monthly_fen=plan.monthly_fen,
+        started_at=at,
+        reason=clean_reason,
+        created_by_operator_id=actor.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(sub)
+            session.flush()
+    except IntegrityError:
+        # Another plan change of this tenant won the race (SQLite has no row lock).
+        raise DomainError("subscription.changed_meanwhile") from None
+    record_platform(
+        session,
+        actor=actor,
+        action="tenant.plan_changed",
+        target_type="tenant",
+        target_id=tenant.id,
+        ip=ip,
+        subject_tenant_id=tenant.id,
+        details={
+            "from": old_code,
+            "to": plan.code,
+            "monthly_fen": plan.monthly_fen,
+            "reason": clean_reason,
+        },
+    )
+    return _sub_row(sub, plan.code)
+
+
+def end_subscription(
+    *,
+    session: TenantSession,
+    actor: Principal,
+    tenant_id: int,
+    reason: str,
+    ip: str = "",
+    now: datetime | None = None,
+) -> SubscriptionRow:
+    """The tenant stops paying (a churn): its open subscription ends now."""
+    require_operator(actor)
+    c = Checker()
+    clean_reason = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
+    c.raise_if_any()
+    tenant = _locked_tenant(session, tenant_id)
+    assert tenant.id is not None
+    current = _open_subscription(session, tenant.id)
+    if current is None:
+        raise DomainError("subscription.none_open")
+    at = now or utcnow()
+    if at < current.started_at:
+        raise ValueError("a subscription cannot end before it started")
+    current.ended_at = at
+    current.end_reason = clean_reason
+    session.add(current)
+    session.flush()
+    code = _plan_code(session, current.plan_id)
+    record_platform(
+        session,
+        actor=actor,
+        action="tenant.subscription_ended",
+        target_type="tenant",
+        target_id=tenant.id,
+        ip=ip,
+        subject_tenant_id=tenant.id,
+        details={"plan": code, "monthly_fen": current.monthly_fen, "reason": clean_reason},
+    )
+    return _sub_row(current, code)
+
+
+def current_plans(*, session: TenantSession, actor: Principal) -> dict[int, CurrentPlan]:
+    """Each tenant's open subscription and its plan (tenants without one are absent)."""
+    require_operator(actor)
+    rows = session.exec(
+        select(TenantSubscription, Plan)
+        .join(Plan, col(Plan.id) == col(TenantSubscription.plan_id))
+        .where(col(TenantSubscription.ended_at).is_(None))
+    ).all()
+    out: dict[int, CurrentPlan] = {}
+    for sub, plan in rows:
+        assert plan.id is not None
+        out[sub.subject_tenant_id] = CurrentPlan(
+            tenant_id=sub.subject_tenant_id,
+            plan_id=plan.id,
+            plan_code=plan.code,
+            name_zh=plan.name_zh,
+            name_en=plan.name_en,
+            monthly_fen=sub.monthly_fen,
+            started_at=sub.started_at,
+        )
+    return out
+
+
+def subscription_history(
+    *, session: TenantSession, actor: Principal, tenant_id: int
+) -> list[SubscriptionRow]:
+    """A tenant's subscriptions, newest first."""
+    require_operator(actor)
+    tenant = session.get(Tenant, tenant_id) if _valid_id(tenant_id) else None
+    if tenant is None:
+        raise NotFound()
+    rows = session.exec(
+        select(TenantSubscription, Plan.code)
+        .join(Plan, col(Plan.id) == col(TenantSubscription.plan_id))
+        .where(TenantSubscription.subject_tenant_id == tenant_id)
+        .order_by(col(TenantSubscription.started_at).desc(), col(TenantSubscription.id).desc())
+    ).all()
+    return [_sub_row(sub, code) for sub, code in rows]
