@@ -225,6 +225,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_campaigns import CAMPAIGNS
     from prm_saas.i18n_challenges import CHALLENGES
+    from prm_saas.i18n_dashboard_pages import DASHBOARD_PAGES
     from prm_saas.i18n_dashboards import DASHBOARDS
     from prm_saas.i18n_mall import MALL
     from prm_saas.i18n_marketing_pages import MARKETING_PAGES
@@ -254,6 +255,7 @@ def _merge_catalogs() -> None:
         PLATFORM_BILLING,
         MARKETING_PAGES,
         DASHBOARDS,
+        DASHBOARD_PAGES,
     ):
         clash = set(part) & set(MESSAGES)
         if clash:
