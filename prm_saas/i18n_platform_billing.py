@@ -90,6 +90,8 @@ PLATFORM_BILLING: dict[str, tuple[str, str]] = {
     "dashboard.series.churn_rate": ("流失率", "Churn rate"),
     "dashboard.series.platform_patients": ("患者总数（期末）", "Patients (end of range)"),
     "dashboard.series.platform_messages": ("发送消息", "Messages sent"),
-    "dashboard.total.churned": ("流失机构", "Tenants lost"),
-    "dashboard.total.mrr_lost": ("流失 MRR", "MRR lost"),
+    "dashboard.total.mrr_lost": ("期内流失 MRR", "MRR lost in the range"),
+    "dashboard.total.platform_patients": ("患者（期末）", "Patients (end of range)"),
+    "dashboard.total.platform_messages": ("消息", "Messages"),
+    "dashboard.total.platform_bookings": ("预约", "Bookings"),
 }
