@@ -26,6 +26,7 @@ from prm_saas.audit.services import record, record_platform
 from prm_saas.booking.schedule import local_today, tenant_zone
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue
+from prm_saas.platform.demo_data import load_demo_plans
 from prm_saas.settings import get_settings
 from tenants.db import platform_session, tenant_session
 from tenants.errors import DomainError
@@ -191,6 +192,7 @@ def load_demo() -> list[str]:
         _demo_membership(tid, spec)
         _demo_marketing(tid, spec)
         created.append(f"tenant {spec.slug}")
+    created += load_demo_plans(OPERATOR_EMAIL)
     invalidate_tenant_cache()
     return created
 
