@@ -52,6 +52,7 @@ TASK_MODULES = (
     "prm_saas.tags.tasks",
     "prm_saas.campaigns.tasks",
     "prm_saas.automations.tasks",
+    "prm_saas.dashboards.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -179,6 +180,13 @@ def _make_app() -> Celery:
                 "task": "campaigns.tick",
                 "schedule": 60.0,
                 "options": {"expires": 55},
+            },
+            # Dashboard roll-up of every tenant, hourly at :43: finished local days
+            # (the trailing 14 recomputed) and the platform's usage rows.
+            "dashboards-rollup": {
+                "task": "dashboards.rollup",
+                "schedule": crontab(minute=43),
+                "options": {"expires": 50 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

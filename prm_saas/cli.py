@@ -1,4 +1,4 @@
-"""Operations commands: `python -m prm_saas.cli migrate | demo | create-operator`."""
+"""Operations commands: `python -m prm_saas.cli <command>` (see --help)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,39 @@ def migrate() -> None:
     command.upgrade(cfg, "head")
 
 
+def _rollup(slug: str | None, *, full: bool) -> int:
+    from sqlmodel import col, select
+
+    from prm_saas.dashboards.tasks import run_tenant
+    from tenants.db import platform_session
+    from tenants.models import Tenant
+    from tenants.types import utcnow
+
+    with platform_session() as s:
+        q = select(Tenant.id, Tenant.slug).order_by(col(Tenant.id))
+        if slug:
+            q = q.where(Tenant.slug == slug)
+        tenants = [(int(i or 0), sl) for i, sl in s.exec(q).all()]
+    if slug and not tenants:
+        print(f"no tenant {slug!r}", file=sys.stderr)
+        return 2
+    for tid, sl in tenants:
+        result = run_tenant(tenant_id=tid, now=utcnow(), full=full)
+        print(f"{sl}: through {result.rolled_through}, {result.rows} rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="prm_saas.cli")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="upgrade the database schema")
     sub.add_parser("demo", help="load the demo tenants, staff, patients and operator")
+    roll = sub.add_parser(
+        "dashboards-rollup", help="roll up the dashboards' finished days now (all tenants)"
+    )
+    roll.add_argument("--tenant", help="only this tenant (slug)")
+    roll.add_argument("--full", action="store_true", help="recompute every day, not the last 14")
     op = sub.add_parser("create-operator", help="create a platform operator")
     op.add_argument("--email", required=True)
     op.add_argument("--name", required=True)
@@ -40,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
         made = load_demo()
         print("demo data:", ", ".join(made) if made else "already loaded")
+    elif args.cmd == "dashboards-rollup":
+        return _rollup(args.tenant, full=args.full)
     elif args.cmd == "create-operator":
         from prm_saas.platform.services import create_operator
         from tenants.db import platform_session

@@ -16,6 +16,7 @@ from components.i18n import t
 from components.layout import patient_layout
 from components.patient_state import PatientState
 from components.routing import page
+from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import my_profile
 from prm_saas.display import yuan
@@ -28,7 +29,8 @@ from prm_saas.mall.services import (
     package_detail,
     published_packages,
 )
-from tenants.db import tenant_session
+from prm_saas.mall.views import record_view
+from tenants.db import TenantSession, tenant_session
 from tenants.errors import NotFound
 from tenants.types import utcnow
 
@@ -573,9 +575,23 @@ class MallDetailState(PatientState):
             }
             for x in d.locations
         ]
+        self._count_view(tenant.id, c.id)
         if self.patient_token:
             self._refresh_unread()
         return None
+
+    def _count_view(self, tenant_id: int, package_id: int) -> None:
+        """The funnel's first step; a signed-in patient's view carries the patient."""
+
+        def as_patient(s: TenantSession, p: Principal) -> None:
+            record_view(session=s, package_id=package_id, actor=p)
+
+        if self.patient_token:
+            _done, _expired = self._run(PrincipalKind.PATIENT, as_patient, lambda _m, _f: None)
+            if _expired is None:
+                return
+        with tenant_session(tenant_id) as s:
+            record_view(session=s, package_id=package_id)
 
 
 def _section(title_key: str, *children: rx.Component, id: str) -> rx.Component:

@@ -102,7 +102,9 @@ def _slots(w: Window) -> Any:
 
 
 def _order_location() -> Any:
-    return func.coalesce(col(Booking.location_id), 0)
+    # A literal 0, not a parameter: PostgreSQL must see the same expression in
+    # the SELECT list and the GROUP BY.
+    return func.coalesce(col(Booking.location_id), sa.literal_column("0"))
 
 
 def _orders_created(w: Window) -> Any:

@@ -18,6 +18,8 @@ class PackageView(TenantScoped, table=True):
     __tablename__ = "package_view"
     __table_args__ = (sa.Index("ix_package_view_tenant_at", "tenant_id", "viewed_at"),)
     append_only: ClassVar[bool] = True
+    # Analytics of a page a suspended clinic's patients can still open.
+    writable_when_suspended: ClassVar[bool] = True
 
     id: int | None = Field(default=None, primary_key=True)
     package_id: int = Field(foreign_key="health_package.id")
