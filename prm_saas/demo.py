@@ -24,6 +24,7 @@ from prm_saas.accounts.models import (
 )
 from prm_saas.audit.services import record, record_platform
 from prm_saas.booking.schedule import local_today, tenant_zone
+from prm_saas.dashboards.models import KpiRollupState
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue
 from prm_saas.platform.demo_data import load_demo_plans
@@ -193,8 +194,30 @@ def load_demo() -> list[str]:
         _demo_marketing(tid, spec)
         created.append(f"tenant {spec.slug}")
     created += load_demo_plans(OPERATOR_EMAIL)
+    if created:
+        _demo_dashboards()
     invalidate_tenant_cache()
     return created
+
+
+def _demo_dashboards() -> None:
+    """Five months of past visits and orders per demo tenant, then the dashboards'
+    roll-up (and the platform's usage rows), as the hourly task would do."""
+    from prm_saas.dashboards.demo import seed_history
+    from prm_saas.dashboards.tasks import run_tenant
+
+    with platform_session() as s:
+        tenants = s.exec(
+            select(Tenant.id, Tenant.slug).where(
+                col(Tenant.slug).in_([t.slug for t in DEMO_TENANTS])
+            )
+        ).all()
+    for i, (tid, _slug) in enumerate(tenants):
+        with tenant_session(int(tid or 0)) as s:
+            fresh = s.exec(select(KpiRollupState)).first() is None
+        if fresh:
+            seed_history(int(tid or 0), seed=7000 + i)
+        run_tenant(tenant_id=int(tid or 0), now=utcnow())
 
 
 def _demo_messages(tenant_id: int, spec: DemoTenant) -> None:

@@ -370,7 +370,9 @@ def _liability(ctx: _Ctx) -> int:
 
 
 def _cohorts(ctx: _Ctx) -> Chart:
-    first = month_start(ctx.period.start)
+    """Retention needs a longer view than most ranges: the cohorts of the twelve
+    months up to the range's end (or from its start, if earlier)."""
+    first = month_start(min(ctx.period.start, ctx.period.end - timedelta(days=334)))
     cells = ctx.session.exec(
         select(col(KpiCohort.cohort_month), col(KpiCohort.activity_month), col(KpiCohort.patients))
         .where(col(KpiCohort.cohort_month) >= first, col(KpiCohort.cohort_month) <= ctx.period.end)
