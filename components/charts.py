@@ -31,10 +31,9 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from components.app_state import AppState, SessionExpired
-from components.forms import client_id
 from components.i18n import t as t_ui
 from prm_saas.dashboards.charts import Chart, Kind, Series, Unit, Value, delta_percent
-from prm_saas.i18n import translate
+from prm_saas.i18n import MESSAGES, translate
 from tenants.errors import DomainError
 
 T = TypeVar("T")
@@ -269,6 +268,16 @@ def _xy_traces(chart: Chart, t: Translate, xs: list[str]) -> list[Any]:
     return traces
 
 
+def funnel_text(values: Sequence[Value], unit: Unit) -> list[str]:
+    """Each step's value and its share of the first step (no share without one)."""
+    first = values[0] if values else None
+    out = []
+    for v in values:
+        shown = format_value(v or 0, unit)
+        out.append(f"{shown} ({100 * (v or 0) / first:.0f}%)" if first else shown)
+    return out
+
+
 def figure(chart: Chart, t: Translate, locale: str) -> go.Figure:
     """The Plotly figure of ``chart`` with labels in ``locale`` (``t`` translates).
 
@@ -294,22 +303,15 @@ def figure(chart: Chart, t: Translate, locale: str) -> go.Figure:
             go.Funnel(
                 y=xs,
                 x=[_scaled(v, chart.unit) or 0 for v in s.values],
-                name=series_label(s, t),
-                textinfo="value+percent initial",
+                name=series_label(s, t) + (suffix if prev else ""),
+                text=funnel_text(s.values, chart.unit),
+                textinfo="text",
+                hovertemplate="%{y}: %{text}<extra>%{fullData.name}</extra>",
+                opacity=0.45 if prev else None,
                 marker={"color": PALETTE[i % len(PALETTE)]},
             )
-            for i, s in enumerate(chart.series)
-        ]
-        traces += [
-            go.Funnel(
-                y=xs,
-                x=[_scaled(v, chart.unit) or 0 for v in s.values],
-                name=series_label(s, t) + suffix,
-                opacity=0.45,
-                textinfo="value",
-                marker={"color": PALETTE[i % len(PALETTE)]},
-            )
-            for i, s in enumerate(chart.previous)
+            for prev, group in ((False, chart.series), (True, chart.previous))
+            for i, s in enumerate(group)
         ]
         fig = go.Figure(data=traces, layout=layout)
         fig.update_layout(yaxis={"automargin": True}, funnelmode="group")
@@ -380,6 +382,14 @@ def csv_filename(key: str, start: date | str, end: date | str) -> str:
     return f"{safe}-{start}_{end}.csv"
 
 
+def _total_label(key: str, t: Translate) -> str:
+    """A headline's label: the dashboards' catalog, else the pages' one."""
+    for full in (f"dashboard.total.{key}", f"dashpage.total.{key}"):
+        if full in MESSAGES:
+            return t(full)
+    return key
+
+
 def chart_view(
     chart: Chart, locale: str, *, location_active: bool = False, compare: bool = True
 ) -> dict[str, Any]:
@@ -390,7 +400,7 @@ def chart_view(
     has_previous = compare and "previous" in chart.totals
     delta = delta_percent(current, previous) if has_previous else None
     extras = [
-        f"{t(f'dashboard.total.{k}')}: {format_value(v, chart.unit)}"
+        f"{_total_label(k, t)}: {format_value(v, Unit.FEN if k.endswith('_fen') else chart.unit)}"
         for k, v in chart.totals.items()
         if k not in ("current", "previous")
     ]
@@ -550,16 +560,6 @@ class DashboardMixin(rx.State, mixin=True):
         self.f_g = self._query("g")
         self.f_loc = self._query("loc")
         self.f_cmp = self._query("cmp") in ("1", "true", "on")
-
-    def _location_arg(self) -> int | None:
-        """The location filter for the service; a value that is no id at all is
-        refused like a location that does not exist."""
-        if self.f_loc == "":
-            return None
-        loc = client_id(self.f_loc)
-        if loc is None:
-            raise DomainError("dashboard.location_not_found")
-        return loc
 
     def _clear_view(self) -> None:
         self.err_zh = self.err_en = ""
@@ -786,9 +786,10 @@ def _totals(card: Any) -> rx.Component:
     )
 
 
-def chart_card(card: Any, *, on_csv: Callable[[Any], Any]) -> rx.Component:
+def chart_card(card: Any, *, on_csv: Any) -> rx.Component:
     """One chart: title, headline totals, the graph (or the empty state), a
-    CSV button; ``card`` is an item of ``cards_zh``/``cards_en``."""
+    CSV button; ``card`` is an item of ``cards_zh``/``cards_en``, ``on_csv`` the
+    page's event handler taking the chart key."""
     key = card["key"].to(str)
     return rx.card(
         rx.vstack(
@@ -843,7 +844,7 @@ def chart_card(card: Any, *, on_csv: Callable[[Any], Any]) -> rx.Component:
     )
 
 
-def chart_grid(state: Any, *, on_csv: Callable[[Any], Any]) -> rx.Component:
+def chart_grid(state: Any, *, on_csv: Any) -> rx.Component:
     """The cards in a responsive grid: two columns on a desktop, one on a phone."""
 
     def grid(cards: Any) -> rx.Component:

@@ -16,6 +16,7 @@ from components.i18n import t, t_var
 from components.patient_state import PatientState
 
 ADMIN_NAV = [
+    ("dashboard", "dashpage.nav", "/admin/dashboard", "chart-line", False),
     ("home", "nav.home", "/admin", "layout-dashboard", False),
     ("frontdesk", "nav.frontdesk", "/admin/frontdesk", "clipboard-check", False),
     ("schedules", "nav.schedules", "/admin/schedules", "calendar-clock", True),

@@ -37,7 +37,8 @@ DASHBOARD_PAGES: dict[str, tuple[str, str]] = {
     "dashpage.no_base": ("上期无数据", "no previous data"),
     "dashpage.csv": ("CSV", "CSV"),
     "dashpage.csv_title": ("下载此图数据（CSV）", "Download this chart's data (CSV)"),
-    "dashpage.no_charts": ("没有可显示的图表。", "There are no charts to show."),
+    # headline totals the dashboards' catalog has no label for
+    "dashpage.total.revenue_fen": ("转化收入", "Revenue from conversions"),
     # --- freshness ----------------------------------------------------------------------
     "dashpage.fresh.rolled": (
         "按日汇总至 {through}（{at} 更新）",

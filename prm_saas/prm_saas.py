@@ -13,6 +13,7 @@ import pages.admin.campaign_report
 import pages.admin.campaigns
 import pages.admin.catalog
 import pages.admin.challenges
+import pages.admin.dashboard
 import pages.admin.frontdesk
 import pages.admin.home
 import pages.admin.members

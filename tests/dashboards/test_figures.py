@@ -18,6 +18,7 @@ from components.charts import (
     figure,
     format_value,
     freshness_text,
+    funnel_text,
     translator,
 )
 from prm_saas.dashboards.charts import Chart, Kind, Series, Unit
@@ -194,6 +195,10 @@ def test_funnel_heatmap_and_pie() -> None:
     assert f.data[1].opacity < 1
     assert f.data[1].name.endswith("（上期）")
 
+    assert list(f.data[0].text) == ["100 (100%)", "20 (20%)", "10 (10%)"]
+    # no package views: the steps show their values, not a share of nothing
+    assert funnel_text([0, 11, 3, None], Unit.COUNT) == ["0", "11", "3", "0"]
+
     cohorts = Chart(
         "cohorts",
         Kind.HEATMAP,
@@ -254,6 +259,15 @@ def test_card_headline_totals_delta_and_location_hint() -> None:
         totals={"current": 15, "liability": 12345},
     )
     assert chart_view(points, "zh-CN")["extras"] == "未兑换积分（期末）: 12,345"
+    campaigns = Chart(
+        "campaigns",
+        Kind.BAR,
+        Unit.COUNT,
+        ["春季体检"],
+        [Series("dashboard.series.sent", [10])],
+        totals={"current": None, "revenue_fen": 129900},
+    )
+    assert chart_view(campaigns, "en")["extras"] == "Revenue from conversions: ¥1,299.00"
     views = chart_views([chart, points])
     assert [c["key"] for c in views["en"]] == ["revenue", "points"]
     assert views["en"][0]["title"] == "Revenue (paid minus refunded)"

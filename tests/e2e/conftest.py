@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import Page
 
 from tests.database import wipe_database
 from tests.factories import World, make_world
@@ -168,6 +169,21 @@ def server(database: str, mailbox: Mailbox, world: World, stripe_base: str) -> I
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+ARTIFACTS = ROOT / "var" / "test-artifacts"
+
+
+def keep_artifact(page: Page, name: str) -> Path:
+    """A full-page screenshot kept after the run as a test artifact:
+    ``var/test-artifacts/<name>.png`` (``name`` may hold a folder, e.g.
+    "dashboards/tenant"); checked to exist and not be empty."""
+    path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.is_file()
+    assert path.stat().st_size > 0
+    return path
 
 
 @pytest.fixture(scope="session")
