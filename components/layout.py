@@ -327,6 +327,8 @@ def platform_layout(content: rx.Component, *, active: str) -> rx.Component:
         rx.heading(t("app.name"), size="4"),
         rx.badge("Platform", color_scheme="purple"),
         item("tenants", "nav.tenants", "/platform"),
+        item("dashboard", "nav.platform_dashboard", "/platform/dashboard"),
+        item("plans", "nav.plans", "/platform/plans"),
         item("audit", "nav.audit", "/platform/audit"),
         rx.spacer(),
         rx.text(AppState.user_name, size="2", id="user-name"),

@@ -37,6 +37,8 @@ import pages.patient.rewards
 import pages.patient.wallet
 import pages.platform.audit
 import pages.platform.auth
+import pages.platform.dashboard
+import pages.platform.plans
 import pages.platform.tenants  # noqa: F401 - each page module registers its pages
 from components.layout import not_found_view
 from components.routing import PAGES, routes_of

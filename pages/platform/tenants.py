@@ -7,12 +7,26 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_dialog, form_error, form_str, select_field
+from components.forms import (
+    FormMixin,
+    client_id,
+    field,
+    form_dialog,
+    form_error,
+    form_str,
+    select_field,
+)
 from components.i18n import t, t_var
 from components.layout import platform_layout
 from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
-from prm_saas.display import local_time, timezone_choices
+from prm_saas.display import local_time, timezone_choices, yuan
+from prm_saas.platform.billing import (
+    current_plans,
+    end_subscription,
+    list_plans,
+    set_tenant_plan,
+)
 from prm_saas.platform.services import list_tenants, onboard_tenant, set_tenant_status
 
 KINDS = [("clinic", "kind.clinic"), ("checkup_center", "kind.checkup_center")]
@@ -26,12 +40,21 @@ class TenantsState(FormMixin, AppState):
     rows: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
     query: str = ""
     create_open: bool = False
+    # Plans: the ones on sale (for the dialog), the MRR of the tenants listed.
+    plan_options: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    total_mrr: str = ""
+    plan_open: bool = False
+    plan_for: dict[str, str] = {}  # noqa: RUF012 - Reflex state var (the dialog's tenant)
+    _plan_tenant_id: int | None = None
 
-    def _refresh(self) -> Any:
-        q = self.query
-        result, ev = self._run(
-            PrincipalKind.OPERATOR,
-            lambda s, p: [
+    def _read(self, s: Any, p: Any) -> tuple[list[dict[str, str]], list[dict[str, str]], int]:
+        tenants = list_tenants(session=s, actor=p, query=self.query)
+        plans = current_plans(session=s, actor=p)
+        on_sale = list_plans(session=s, actor=p, include_inactive=False)
+        rows = []
+        for r in tenants:
+            cur = plans.get(r.id)
+            rows.append(
                 {
                     "id": str(r.id),
                     "slug": r.slug,
@@ -39,13 +62,28 @@ class TenantsState(FormMixin, AppState):
                     "kind": r.kind,
                     "status": r.status,
                     "created": local_time(r.created_at, r.timezone),
+                    "plan_id": str(cur.plan_id) if cur else "",
+                    "plan_zh": cur.name_zh if cur else "",
+                    "plan_en": cur.name_en if cur else "",
+                    "mrr": yuan(cur.monthly_fen) if cur else "",
                 }
-                for r in list_tenants(session=s, actor=p, query=q)
-            ],
-            self._fail,
-        )
+            )
+        options = [
+            {
+                "id": str(o.id),
+                "name_zh": o.name_zh,
+                "name_en": o.name_en,
+                "monthly": yuan(o.monthly_fen),
+            }
+            for o in on_sale
+        ]
+        return rows, options, sum(c.monthly_fen for c in plans.values())
+
+    def _refresh(self) -> Any:
+        result, ev = self._run(PrincipalKind.OPERATOR, self._read, self._fail)
         if result is not None:
-            self.rows = result
+            self.rows, self.plan_options, mrr = result
+            self.total_mrr = yuan(mrr)
         return ev
 
     @rx.event
@@ -113,6 +151,120 @@ class TenantsState(FormMixin, AppState):
         )
         return ev or self._refresh()
 
+    @rx.event
+    def open_plan(self, tenant_id: str) -> None:
+        """The plan dialog for one listed tenant (the save checks it exists)."""
+        self._clear()
+        wanted = client_id(tenant_id)
+        found = [r for r in self.rows if r["id"] == str(wanted)]
+        if wanted is None or not found:
+            return
+        self._plan_tenant_id = wanted
+        self.plan_for = {"name": found[0]["name"], "plan_id": found[0]["plan_id"]}
+        self.plan_open = True
+
+    @rx.event
+    def set_plan_open(self, value: bool) -> None:
+        """Open or close the plan dialog."""
+        self.plan_open = bool(value)
+        self.field_errors = {}
+        self.error = ""
+
+    @rx.event
+    def change_plan(self, form: dict[str, Any]) -> Any:
+        """Put the tenant on the chosen plan, or end its subscription ("" chosen)."""
+        self._clear()
+        ip, _ua = self._client()
+        tenant_id = self._plan_tenant_id
+        if tenant_id is None:
+            return None
+        chosen = form_str(form, "plan_id")
+        reason = form_str(form, "reason")
+        plan_id = client_id(chosen)
+        if chosen == "":
+            done, ev = self._run(
+                PrincipalKind.OPERATOR,
+                lambda s, p: end_subscription(
+                    session=s, actor=p, tenant_id=tenant_id, reason=reason, ip=ip
+                ),
+                self._fail,
+            )
+            notice = "subscription.ended_ok"
+        else:
+            done, ev = self._run(
+                PrincipalKind.OPERATOR,
+                lambda s, p: set_tenant_plan(
+                    session=s,
+                    actor=p,
+                    tenant_id=tenant_id,
+                    plan_id=plan_id if plan_id is not None else -1,
+                    reason=reason,
+                    ip=ip,
+                ),
+                self._fail,
+            )
+            notice = "subscription.changed_ok"
+        if done is None:
+            return ev
+        self.plan_open = False
+        self.notice = self.tr(notice)
+        return self._refresh()
+
+
+def plan_dialog() -> rx.Component:
+    """Set a tenant's plan (or end its subscription) with a reason for the audit log."""
+    s = TenantsState
+    en = AppState.lang == "en"
+    return form_dialog(
+        s,
+        open_var=s.plan_open,
+        on_open_change=s.set_plan_open,
+        on_submit=s.change_plan,
+        trigger=None,
+        title=rx.hstack(t("subscription.set_plan"), rx.text("·"), rx.text(s.plan_for["name"])),
+        fields=[
+            rx.vstack(
+                rx.el.label(
+                    t("subscription.plan"),
+                    html_for="f-plan_id",
+                    style={"fontSize": "14px", "fontWeight": 500},
+                ),
+                rx.el.select(
+                    rx.foreach(
+                        s.plan_options,
+                        lambda o: rx.el.option(
+                            rx.cond(en, o["name_en"], o["name_zh"]) + " · " + o["monthly"],
+                            value=o["id"],
+                        ),
+                    ),
+                    rx.el.option(t("subscription.end"), value=""),
+                    name="plan_id",
+                    id="f-plan_id",
+                    default_value=s.plan_for["plan_id"],
+                    style={
+                        "width": "100%",
+                        "padding": "8px",
+                        "borderRadius": "6px",
+                        "border": "1px solid var(--gray-7)",
+                        "background": "var(--color-surface)",
+                    },
+                ),
+                rx.cond(
+                    s.field_errors["plan_id"],
+                    rx.text(
+                        s.field_errors["plan_id"], size="1", color_scheme="red", id="err-plan_id"
+                    ),
+                ),
+                spacing="1",
+                width="100%",
+                align="start",
+            ),
+            field(s, "subscription.reason", "reason", hint_key="subscription.reason_hint"),
+        ],
+        submit_key="subscription.save",
+        submit_id="save-tenant-plan",
+    )
+
 
 def create_dialog() -> rx.Component:
     """The onboarding form."""
@@ -177,8 +329,24 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
         ),
         rx.table.cell(r["created"]),
         rx.table.cell(
+            rx.cond(
+                r["plan_id"] != "",
+                rx.text(rx.cond(AppState.lang == "en", r["plan_en"], r["plan_zh"])),
+                rx.text(t("subscription.none"), color_scheme="gray"),
+            ),
+            class_name="tenant-plan",
+        ),
+        rx.table.cell(r["mrr"], class_name="tenant-mrr"),
+        rx.table.cell(
             rx.hstack(
                 rx.link(t("platform.open"), href="/t/" + r["slug"] + "/admin/login"),
+                rx.button(
+                    t("subscription.set_plan"),
+                    size="1",
+                    variant="soft",
+                    on_click=s.open_plan(r["id"]),
+                    id="plan-" + r["slug"],
+                ),
                 rx.cond(
                     r["status"] == "suspended",
                     rx.button(
@@ -223,6 +391,10 @@ def tenants_page() -> rx.Component:
                 align="center",
             ),
             form_error(s),
+            plan_dialog(),
+            rx.text(
+                t("subscription.mrr"), ": ", s.total_mrr, size="2", weight="medium", id="total-mrr"
+            ),
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
@@ -234,6 +406,8 @@ def tenants_page() -> rx.Component:
                                 "settings.kind",
                                 "common.status",
                                 "common.created",
+                                "subscription.plan",
+                                "subscription.mrr",
                                 "common.actions",
                             )
                         ]

@@ -286,8 +286,9 @@ def _names(rows: Sequence[tuple[str, str]]) -> list[str]:
 
 def _chart_tenants_by_status(session: TenantSession, **_: Any) -> Chart:
     counts = _status_counts(session)
-    statuses = [s.value for s in TenantStatus]
-    values: list[Value] = [counts.get(s, 0) for s in statuses]
+    # Only the statuses some tenant has: a pie draws a zero slice as clutter.
+    statuses = [s.value for s in TenantStatus if counts.get(s.value, 0) > 0]
+    values: list[Value] = [counts[s] for s in statuses]
     return Chart(
         key="tenants_by_status",
         kind=Kind.PIE,
