@@ -2,8 +2,9 @@
 
 Basic ¥999, Pro ¥2,999 and Enterprise ¥9,999 a month; the community clinic
 signed up on Basic five months ago and upgraded to Pro two months ago, the
-health-check center has been on Enterprise for four months. Usage of the last 30 UTC days is rolled up at once
-so the platform dashboard has something to show before the hourly roll-up runs.
+health-check center has been on Enterprise for four months. Usage of the last
+30 UTC days is rolled up at once so the platform dashboard has something to
+show before the hourly roll-up runs.
 Idempotent: plans and subscriptions that exist are left alone.
 """
 
