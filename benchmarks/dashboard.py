@@ -15,9 +15,10 @@ the owner, consistent with the models, "now" being the time of generation:
   dates spread, created over 3 years in id order), 3 locations open every day
   with 8 slots of 80 seats (``location_hours`` and ``slot`` rows, ``booked``
   counted from the bookings), 8 packages, ``--bookings`` bookings in slots
-  over the last 2 years and the next 30 days (past: completed, ~5% cancelled,
+  over the last 2 years and the next 15 days (past: completed, ~5% cancelled,
   ~4% no-show, ~2% expired holds; today by the clock; future: confirmed, some
-  cancelled, expired or held), each booked 0.5-14.5 days ahead by a patient
+  cancelled, expired or held), each made at an instant spread evenly over the
+  2 years for a slot 0.5-14.5 days later, by a patient
   who existed then, ``confirmed_at`` / ``checked_in_at`` / ``completed_at`` /
   ``cancelled_at`` consistent (completion on the slot's day);
 - one order per booking with its line: paid (Stripe, or at the clinic on the
@@ -227,18 +228,24 @@ class Gen:
         self.run("CREATE UNIQUE INDEX ON st (rn)")
 
     def bookings(self) -> None:
-        nslots = self.run("SELECT count(*) FROM st").scalar_one()
+        # made at an instant spread evenly over the last 2 years, for a slot 0.5 to
+        # 14.5 days later (so the coming days fill up less the further they are)
         self.run(
             "INSERT INTO booking (tenant_id, patient_id, package_id, location_id, slot_id, "
             "status, hold_expires_at, idempotency_key, checkin_code, addon_item_ids, ics_uid, "
             "ics_sequence, walk_in, override_reason, created_at, updated_at, confirmed_at, "
             "checked_in_at, completed_at, cancelled_at) "
-            "WITH b AS (SELECT g, 1 + floor(random() * :nslots)::int AS srn, "
+            "WITH a AS (SELECT g, CAST(:now AS timestamptz) - random() * interval '729 days' "
+            "AS c0, (0.5 + random() * 14) * interval '1 day' AS lead, "
+            "floor(random() * :nloc)::int AS li, floor(random() * :k)::int AS si, "
             "1 + floor(random() * 8)::int AS krn, random() AS rs, random() AS rl, "
             "random() AS rc, random() AS rp FROM generate_series(1, :n) g), "
+            # slots were numbered by (day, location, slot of the day)
+            "b AS (SELECT a.*, ((least(CAST((c0 + lead) AT TIME ZONE :tz AS date), "
+            "CAST(:last AS date)) - CAST(:first AS date)) * :nloc + li) * :k + si + 1 AS srn "
+            "FROM a), "
             "c AS (SELECT b.*, s.id AS slot_id, s.location_id, s.day, s.starts_at, "
-            "least(s.starts_at - (0.5 + rl * 14) * interval '1 day', "
-            "CAST(:now AS timestamptz) - (1 + rl * 120) * interval '1 minute') AS made "
+            "least(c0, s.starts_at - interval '1 hour') AS made "
             "FROM b JOIN st s ON s.rn = b.srn), "
             "d AS (SELECT c.*, CASE "
             "WHEN day < :today THEN CASE WHEN rs < 0.05 THEN 'cancelled' "
@@ -273,9 +280,12 @@ class Gen:
             "least(starts_at, CAST(:now AS timestamptz)) - at - interval '1 minute') * rc "
             "END AS cancel FROM f) f "
             "JOIN pt p ON p.rn = f.prn JOIN pk k ON k.rn = f.krn ORDER BY f.at",
-            nslots=nslots,
             n=self.shape.bookings,
             np=self.shape.patients,
+            nloc=self.shape.locations,
+            k=self.shape.slots_per_day,
+            first=self.today - timedelta(days=730),
+            last=self.today + timedelta(days=30),
         )
 
     def slot_booked(self) -> None:
@@ -865,7 +875,8 @@ class Bare:
         cells = self.q(
             "SELECT cohort_month, activity_month, patients FROM kpi_cohort WHERE tenant_id = %(t)s "
             "AND cohort_month >= %(first)s AND cohort_month <= %(end)s ORDER BY 1, 2",
-            first=self.span.start.replace(day=1),
+            # the cohorts of the twelve months up to the range's end at least
+            first=min(self.span.start, self.span.end - timedelta(days=334)).replace(day=1),
             end=self.span.end,
         )
         grid: dict[date, dict[int, int]] = defaultdict(dict)
@@ -1136,6 +1147,33 @@ def rollup_runs(tid: int, now: datetime, reads: int) -> tuple[float, float, int]
     return full, steady_ms, result.rows
 
 
+def platform_prepare(owner: sa.Engine, big: int, now: datetime) -> float | None:
+    """Every small tenant's first roll-up and the platform usage rows of the last
+    400 days of every tenant, as the hourly task leaves them; seconds taken."""
+    try:
+        from prm_saas.platform.usage import refresh_usage
+    except ImportError:
+        return None
+    from prm_saas.dashboards.rollup import roll_up
+    from tenants.db import tenant_session
+
+    with owner.connect() as conn:
+        tids = list(
+            conn.execute(
+                sa.text("SELECT id FROM tenant WHERE slug LIKE 'bench-dash-%' ORDER BY id")
+            ).scalars()
+        )
+    today = now.date()
+    days = [today - timedelta(days=i) for i in range(400, -1, -1)]
+    t0 = time.monotonic()
+    for tid in tids:
+        if tid != big:
+            with tenant_session(tid) as s:
+                roll_up(s, now=now, full=True)
+        refresh_usage(tid, days, now)
+    return time.monotonic() - t0
+
+
 def platform_timing(now: datetime, reads: int) -> float | None:
     """The platform dashboard over every tenant, if it exists yet."""
     try:
@@ -1240,7 +1278,12 @@ def report(
         + f"; {sum(raw.values()):.0f} ms in all.",
     ]
     if platform_ms is not None:
-        lines += ["", f"Platform dashboard over {args.tenants} tenants: {platform_ms:.0f} ms."]
+        lines += [
+            "",
+            f"Platform dashboard (`platform_dashboard`, last 30 days, an operator, median "
+            f"of {args.reads}) over {args.tenants} tenants with 400 days of usage rows each: "
+            f"{platform_ms:.0f} ms.",
+        ]
     return lines
 
 
@@ -1283,6 +1326,9 @@ def main() -> None:
     raw = raw_context(tid, conninfo, now, args.reads)
     print("charts (service / hand-written):", flush=True)
     results, mismatches = measure(tid, admin, conninfo, now, args.reads)
+    prep = platform_prepare(owner, tid, now)
+    if prep is not None:
+        print(f"roll-up and usage of every tenant for the platform: {prep:.0f} s", flush=True)
     platform_ms = platform_timing(now, args.reads)
     lines = report(args, postgres, summary(owner), rollup, results, raw, platform_ms, mismatches)
     lines += [f"\nPatched for the run: {p}." for p in patched]
