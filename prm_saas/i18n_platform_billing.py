@@ -52,7 +52,6 @@ PLATFORM_BILLING: dict[str, tuple[str, str]] = {
     "subscription.mrr": ("月经常性收入", "MRR"),
     "subscription.none": ("无订阅", "No plan"),
     "subscription.set_plan": ("设置套餐", "Set plan"),
-    "subscription.set_plan_for": ("设置 {name} 的套餐", "Set the plan of {name}"),
     "subscription.reason": ("原因", "Reason"),
     "subscription.reason_hint": (
         "例如：客户升级、合同续签（记入审计日志）",
@@ -61,21 +60,11 @@ PLATFORM_BILLING: dict[str, tuple[str, str]] = {
     "subscription.save": ("确认", "Confirm"),
     "subscription.changed_ok": ("套餐已更新。", "The plan was changed."),
     "subscription.end": ("终止订阅", "End subscription"),
-    "subscription.end_for": ("终止 {name} 的订阅", "End the subscription of {name}"),
     "subscription.ended_ok": ("订阅已终止。", "The subscription was ended."),
-    "subscription.total_mrr": ("合计 MRR：{amount}", "Total MRR: {amount}"),
     # --- the platform dashboard ---------------------------------------------------------
     "nav.platform_dashboard": ("运营看板", "Dashboard"),
     "nav.plans": ("套餐", "Plans"),
     "platform_dashboard.title": ("平台运营看板", "Platform dashboard"),
-    "platform_dashboard.freshness": (
-        "用量数据更新至 {day}（{at} UTC 汇总）；其余图表为实时数据。",
-        "Usage through {day} (rolled up {at} UTC); the other charts are live.",
-    ),
-    "platform_dashboard.no_usage": (
-        "尚无用量数据（每小时汇总一次）；其余图表为实时数据。",
-        "No usage rolled up yet (hourly); the other charts are live.",
-    ),
     "platform_dashboard.utc_note": ("日期按 UTC 计算。", "Days are UTC days."),
     "dashboard.chart.tenants_by_status": ("机构状态分布", "Tenants by status"),
     "dashboard.chart.signups": ("新签约机构", "New sign-ups"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
@@ -354,3 +355,32 @@ def test_a_tenant_session_cannot_see_platform_billing_rows(world: World) -> None
         n_plans = s.execute(sa.text("SELECT count(*) FROM plan")).scalar_one()
         n_subs = s.execute(sa.text("SELECT count(*) FROM tenant_subscription")).scalar_one()
     assert (n_plans, n_subs) == (0, 0)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_plan_changes_leave_one_open_row_and_a_chain(world: World) -> None:
+    from tests.concurrency import race
+
+    codes = [plan(world.operator, f"p{i}", str(100 * (i + 1))).id for i in range(3)]
+
+    def change(i: int) -> None:
+        with platform_session() as s:
+            set_tenant_plan(
+                session=s,
+                actor=world.operator,
+                tenant_id=world.a.id,
+                plan_id=codes[i % 3],
+                reason=f"第{i}次",
+            )
+
+    outcomes = race(8, change)
+    # The tenant row lock puts the changes one after another: each either opens
+    # the next row or finds the tenant already on that plan.
+    assert set(outcomes) <= {"ok", "error.invalid_input"}, outcomes
+    with platform_session() as s:
+        rows = s.exec(select(TenantSubscription).order_by(col(TenantSubscription.started_at))).all()
+    assert len(rows) == outcomes["ok"]
+    assert [r.ended_at is None for r in rows] == [False] * (len(rows) - 1) + [True]
+    for before, after in pairwise(rows):
+        assert before.ended_at == after.started_at
+        assert before.plan_id != after.plan_id
