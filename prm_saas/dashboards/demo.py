@@ -8,12 +8,12 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from prm_saas.accounts.models import Patient
+from prm_saas.accounts.models import Patient, Sex
 from prm_saas.booking.models import Booking, BookingStatus, Location, Slot
 from prm_saas.dashboards.models import PackageView
 from prm_saas.dashboards.rollup import local_today, tenant_zone
@@ -51,6 +51,11 @@ def seed_history(tenant_id: int, *, seed: int, days: int = DAYS) -> int:
             if day.weekday() == 6 and rng.random() < 0.7:
                 continue  # mostly closed on Sundays
             growth = 1 + (days - back) / days  # busier lately
+            newcomers = [
+                _newcomer(s, rng, tenant_id, day, zone, serial=len(patients) + i)
+                for i in range(rng.choice((0, 0, 1, 1, 2)))
+            ]
+            patients += newcomers
             for loc in locations:
                 start = datetime.combine(day, time(8, 0), tzinfo=zone).astimezone(UTC)
                 n = int(rng.randint(2, 6) * growth)
@@ -66,6 +71,8 @@ def seed_history(tenant_id: int, *, seed: int, days: int = DAYS) -> int:
                 s.flush()
                 for _ in range(n):
                     made += _booking(s, rng, slot, loc, packages, patients, regulars)
+                while newcomers and rng.random() < 0.6:  # most newcomers book at once
+                    made += _booking(s, rng, slot, loc, packages, [newcomers.pop()], [])
         for back in range(days, -1, -1):
             day = today - timedelta(days=back)
             for _ in range(rng.randint(15, 45)):
@@ -77,6 +84,34 @@ def seed_history(tenant_id: int, *, seed: int, days: int = DAYS) -> int:
     return made
 
 
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
+
+
+def _newcomer(
+    s: TenantSession,
+    rng: random.Random,
+    tenant_id: int,
+    day: date,
+    zone: ZoneInfo,
+    *,
+    serial: int,
+) -> int:
+    """A patient who registers on ``day`` (a first visit, new in the dashboard)."""
+    n = serial
+    joined = datetime.combine(day, time(rng.randint(7, 11), rng.randint(0, 59)), zone)
+    p = Patient(
+        name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2))),
+        phone=f"+86136{tenant_id % 10}{n:07d}",
+        sex=rng.choice((Sex.FEMALE, Sex.MALE)),
+        birth_date=date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+        created_at=joined.astimezone(UTC),
+    )
+    s.add(p)
+    s.flush()
+    return int(p.id or 0)
+
+
 def _booking(
     s: TenantSession,
     rng: random.Random,
@@ -86,7 +121,7 @@ def _booking(
     patients: list[int],
     regulars: list[int],
 ) -> int:
-    patient = rng.choice(regulars) if rng.random() < 0.35 else rng.choice(patients)
+    patient = rng.choice(regulars) if regulars and rng.random() < 0.35 else rng.choice(patients)
     package_id, price = rng.choice(packages)
     confirmed = slot.starts_at - timedelta(days=rng.randint(1, 12), minutes=rng.randint(0, 600))
     roll = rng.random()

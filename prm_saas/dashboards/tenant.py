@@ -265,7 +265,8 @@ def _funnel(ctx: _Ctx) -> Chart:
         x=[k for k, _m in FUNNEL_STEPS],
         series=[Series("dashboard.series.count", current)],
         previous=previous if ctx.compare else [],
-        totals={"current": rate(current[2], current[1])},
+        # Headlines are in the chart's unit: here, the checkups completed.
+        totals={"current": current[3]},
         x_keys=True,
         by_location=False,
     )
@@ -383,7 +384,10 @@ def _cohorts(ctx: _Ctx) -> Chart:
         offset = (activity.year - cohort.year) * 12 + activity.month - cohort.month
         grid[cohort][offset] = n
     cohorts = sorted(grid)[-MAX_COHORTS:]
-    last = ctx.rolled_through or ctx.today
+    rolled = ctx.rolled_through or ctx.today
+    # Only finished months: a month of one day would read as everyone leaving.
+    last = rolled if (rolled + timedelta(days=1)).day == 1 else month_start(rolled) - timedelta(1)
+    cohorts = [c for c in cohorts if c <= last]
     width = 0
     for c in cohorts:
         width = max(width, (last.year - c.year) * 12 + last.month - c.month + 1)
@@ -401,9 +405,22 @@ def _cohorts(ctx: _Ctx) -> Chart:
         unit=Unit.PERCENT,
         x=[f"M+{k}" for k in range(width)],
         series=series,
-        totals={"current": sum(grid[c].get(0, 0) for c in cohorts)},
+        totals={"current": _month_one_retention(grid, cohorts, last)},
         by_location=False,
     )
+
+
+def _month_one_retention(
+    grid: dict[date, dict[int, int]], cohorts: list[date], last: date
+) -> Value:
+    """The share of the patients of every cohort old enough that came back the
+    month after their first visit (the headline of the cohort chart)."""
+    base = back = 0
+    for c in cohorts:
+        if (last.year - c.year) * 12 + last.month - c.month >= 1:
+            base += grid[c].get(0, 0)
+            back += grid[c].get(1, 0)
+    return rate(back, base)
 
 
 def _challenges(ctx: _Ctx) -> Chart:
@@ -437,7 +454,7 @@ def _challenges(ctx: _Ctx) -> Chart:
             Series("dashboard.series.joined", list(joined)),
             Series("dashboard.series.completed", list(done)),
         ],
-        totals={"current": rate(sum(done), sum(joined))},
+        totals={"current": sum(joined)},
         by_location=False,
     )
 
@@ -474,7 +491,7 @@ def _campaigns(ctx: _Ctx) -> Chart:
             Series("dashboard.series.converted", converted),
         ],
         totals={
-            "current": rate(sum(v or 0 for v in converted), sum(v or 0 for v in sent)),
+            "current": sum(v or 0 for v in sent),
             "revenue_fen": revenue,
         },
         by_location=False,
