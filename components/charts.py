@@ -330,7 +330,11 @@ def figure(chart: Chart, t: Translate, locale: str) -> go.Figure:
                     xgap=2,
                     ygap=2,
                     hoverongaps=False,
-                    texttemplate=_hover_value(chart.unit, "z"),
+                    text=[
+                        ["" if v is None else format_value(v, chart.unit) for v in s.values]
+                        for s in chart.series
+                    ],
+                    texttemplate="%{text}",
                     hovertemplate="%{y} · %{x}: "
                     + _hover_value(chart.unit, "z")
                     + "<extra></extra>",

@@ -213,6 +213,8 @@ def test_funnel_heatmap_and_pie() -> None:
     assert type(h.data[0]).__name__ == "Heatmap"
     assert [list(r) for r in h.data[0].z] == [[100.0, 40.0], [100.0, None]]
     assert list(h.data[0].y) == ["2026-09", "2026-10"]
+    # a month not reached yet is blank, not "%"
+    assert [list(r) for r in h.data[0].text] == [["100.0%", "40.0%"], ["100.0%", ""]]
 
     pie = Chart(
         "tenants_by_status",

@@ -108,6 +108,9 @@ def test_admin_sees_every_chart_and_downloads_one_as_csv(
     # then every chart the service returns is drawn, titled in Chinese
     _check_cards(page, dash)
     expect(page.locator("#chart-revenue .dash-title")).to_have_text("收入（实收减退款）")
+    revenue = next(c for c in dash.charts if c.key == "revenue")
+    if not revenue.empty:  # money in yuan on the axis
+        expect(page.locator("#chart-revenue .ytick text").last).to_contain_text("¥")
     expect(page.locator("#dash-freshness")).to_contain_text("实时")
     expect(page.locator("#dash-start")).to_have_value(dash.period.start.isoformat())
     expect(page.locator("#dash-end")).to_have_value(dash.period.end.isoformat())
