@@ -33,6 +33,7 @@ import reflex as rx
 from components.app_state import AppState, SessionExpired
 from components.i18n import t as t_ui
 from prm_saas.dashboards.charts import Chart, Kind, Series, Unit, Value, delta_percent
+from prm_saas.dashboards.csvout import chart_csv
 from prm_saas.i18n import MESSAGES, translate
 from tenants.errors import DomainError
 
@@ -564,6 +565,43 @@ class DashboardMixin(rx.State, mixin=True):
         self.f_g = self._query("g")
         self.f_loc = self._query("loc")
         self.f_cmp = self._query("cmp") in ("1", "true", "on")
+
+    def _with_location(self) -> bool:
+        """Whether the page has a location filter (the tenant dashboard does)."""
+        return False
+
+    def _applied(self) -> dict[str, Any]:
+        """The view in the URL, as the user sent it (the service checks it)."""
+        args: dict[str, Any] = {
+            "start": self._query("start") or None,
+            "end": self._query("end") or None,
+            "granularity": self._query("g") or None,
+            "compare": self._query("cmp") in ("1", "true", "on"),
+        }
+        if self._with_location():
+            args["location_id"] = self._query("loc") or None
+        return args
+
+    def _csv(self, kind: Any, key: object, fetch: Callable[..., Chart]) -> Any:
+        """One chart of the view in the URL as a CSV download in the user's
+        language; ``fetch(session=, actor=, key=, **view)`` is the page's service."""
+        self.err_zh = self.err_en = ""
+        if not isinstance(key, str):
+            return None
+        args = {**self._applied(), "key": key[:40]}
+        chart, ev = self._call(
+            kind, lambda session, actor: fetch(session=session, actor=actor, **args)
+        )
+        if chart is None:
+            return ev
+        page: Any = self
+        return rx.download(
+            data=chart_csv(chart, translator(page.lang)),
+            filename=csv_filename(
+                chart.key, self._shown_start or "start", self._shown_end or "end"
+            ),
+            mime_type="text/csv;charset=utf-8",
+        )
 
     def _clear_view(self) -> None:
         self.err_zh = self.err_en = ""

@@ -17,30 +17,18 @@ from components.app_state import AppState
 from components.charts import (
     DashboardMixin,
     chart_grid,
-    csv_filename,
     freshness_line,
     range_controls,
-    translator,
 )
 from components.i18n import t
 from components.layout import platform_layout
 from components.routing import page
 from prm_saas.accounts.models import PrincipalKind
-from prm_saas.dashboards.csvout import chart_csv
 from prm_saas.platform.kpis import PlatformDashboard, platform_chart, platform_dashboard
 
 
 class PlatformDashboardState(DashboardMixin, AppState):
     """The platform dashboard: controls, cards in both languages, freshness."""
-
-    def _applied(self) -> dict[str, Any]:
-        """The view in the URL, as the user sent it (the service checks it)."""
-        return {
-            "start": self._query("start") or None,
-            "end": self._query("end") or None,
-            "granularity": self._query("g") or None,
-            "compare": self._query("cmp") in ("1", "true", "on"),
-        }
 
     @rx.event
     def load(self) -> Any:
@@ -72,24 +60,7 @@ class PlatformDashboardState(DashboardMixin, AppState):
     @rx.event
     def download_csv(self, key: str) -> Any:
         """One chart of the view in the URL as CSV, labelled in the user's language."""
-        self.err_zh = self.err_en = ""
-        if not isinstance(key, str):
-            return None
-        key = key[:40]
-        args = self._applied()
-
-        def read(session: Any, actor: Any) -> Any:
-            return platform_chart(session=session, actor=actor, key=key, **args)
-
-        chart, ev = self._call(PrincipalKind.OPERATOR, read)
-        if chart is None:
-            return ev
-        name = csv_filename(chart.key, self._shown_start or "start", self._shown_end or "end")
-        return rx.download(
-            data=chart_csv(chart, translator(self.lang)),
-            filename=name,
-            mime_type="text/csv;charset=utf-8",
-        )
+        return self._csv(PrincipalKind.OPERATOR, key, platform_chart)
 
 
 @page(
