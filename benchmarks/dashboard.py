@@ -882,8 +882,14 @@ class Bare:
         grid: dict[date, dict[int, int]] = defaultdict(dict)
         for cohort, activity, n in cells:
             grid[cohort][(activity.year - cohort.year) * 12 + activity.month - cohort.month] = n
-        cohorts = sorted(grid)[-13:]
-        last = self.rt or self.today
+        rolled = self.rt or self.today
+        # finished months only: the last day of the roll-up's month, or of the month before
+        last = (
+            rolled
+            if (rolled + timedelta(days=1)).day == 1
+            else rolled.replace(day=1) - timedelta(days=1)
+        )
+        cohorts = [c for c in sorted(grid)[-13:] if c <= last]
 
         def span(c: date) -> int:
             return (last.year - c.year) * 12 + last.month - c.month + 1
