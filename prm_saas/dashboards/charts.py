@@ -61,7 +61,10 @@ class Chart:
 
     @property
     def empty(self) -> bool:
-        """Whether there is nothing to draw (every value zero or missing)."""
+        """Whether there is nothing to draw: every value missing, or every count
+        zero (a rate of 0 % was measured: no churn, no no-shows, is news)."""
+        if self.unit == Unit.PERCENT:
+            return all(v is None for s in self.series for v in s.values)
         return not any(v for s in self.series for v in s.values)
 
 

@@ -141,3 +141,11 @@ def test_rates_without_a_denominator_are_gaps() -> None:
     assert delta_percent(5, 4) == 25.0
     empty = Chart(key="x", kind=Kind.BAR, unit=Unit.COUNT, x=["a"], series=[Series("s", [0])])
     assert empty.empty is True
+    measured = Chart(
+        key="x", kind=Kind.LINE, unit=Unit.PERCENT, x=["a"], series=[Series("s", [0.0])]
+    )
+    assert measured.empty is False
+    unmeasured = Chart(
+        key="x", kind=Kind.LINE, unit=Unit.PERCENT, x=["a"], series=[Series("s", [None])]
+    )
+    assert unmeasured.empty is True
