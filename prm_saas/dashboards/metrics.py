@@ -102,47 +102,55 @@ def _slots(w: Window) -> Any:
 
 
 def _order_location() -> Any:
-    # A literal 0, not a parameter: PostgreSQL must see the same expression in
-    # the SELECT list and the GROUP BY.
-    return func.coalesce(col(Booking.location_id), sa.literal_column("0"))
+    """The location of the order's booking (0: none), looked up by primary key
+    per order: a few days of orders must not make PostgreSQL hash every booking
+    of the tenant, as a join was planned (716 ms against 63 ms for 14 days)."""
+    return func.coalesce(
+        sa.select(col(Booking.location_id))
+        .where(col(Booking.id) == col(Order.booking_id))
+        .scalar_subquery(),
+        0,
+    )
+
+
+def _per_order(rows: Any, values: Callable[[Any], tuple[Any, ...]]) -> Any:
+    """Group per-order rows (day, loc, ...) by day and location: grouping by the
+    subquery's columns keeps SELECT and GROUP BY the same expression."""
+    sub = rows.subquery("per_order")
+    return sa.select(sub.c.day, sub.c.loc, *values(sub)).group_by(sub.c.day, sub.c.loc)
 
 
 def _orders_created(w: Window) -> Any:
-    day = local_date(Order.created_at, w.tz)
-    return (
-        sa.select(day, _order_location(), func.count())
-        .select_from(Order)
-        .outerjoin(Booking, col(Booking.id) == col(Order.booking_id))
-        .where(col(Order.created_at) >= w.lo, col(Order.created_at) < w.hi)
-        .group_by(day, _order_location())
-    )
+    rows = sa.select(
+        local_date(Order.created_at, w.tz).label("day"), _order_location().label("loc")
+    ).where(col(Order.created_at) >= w.lo, col(Order.created_at) < w.hi)
+    return _per_order(rows, lambda sub: (func.count(),))
 
 
 def _orders_paid(w: Window) -> Any:
-    day = local_date(Order.paid_at, w.tz)
-    return (
-        sa.select(day, _order_location(), func.count(), func.coalesce(func.sum(Order.paid_fen), 0))
-        .select_from(Order)
-        .outerjoin(Booking, col(Booking.id) == col(Order.booking_id))
-        .where(col(Order.paid_at) >= w.lo, col(Order.paid_at) < w.hi)
-        .group_by(day, _order_location())
-    )
+    rows = sa.select(
+        local_date(Order.paid_at, w.tz).label("day"),
+        _order_location().label("loc"),
+        col(Order.paid_fen).label("fen"),
+    ).where(col(Order.paid_at) >= w.lo, col(Order.paid_at) < w.hi)
+    return _per_order(rows, lambda sub: (func.count(), func.coalesce(func.sum(sub.c.fen), 0)))
 
 
 def _refunds(w: Window) -> Any:
-    day = local_date(Refund.created_at, w.tz)
-    return (
-        sa.select(day, _order_location(), func.coalesce(func.sum(Refund.amount_fen), 0))
-        .select_from(Refund)
+    rows = (
+        sa.select(
+            local_date(Refund.created_at, w.tz).label("day"),
+            _order_location().label("loc"),
+            col(Refund.amount_fen).label("fen"),
+        )
         .join(Order, col(Order.id) == col(Refund.order_id))
-        .outerjoin(Booking, col(Booking.id) == col(Order.booking_id))
         .where(
             col(Refund.created_at) >= w.lo,
             col(Refund.created_at) < w.hi,
             col(Refund.status).in_(COUNTED_REFUNDS),
         )
-        .group_by(day, _order_location())
     )
+    return _per_order(rows, lambda sub: (func.coalesce(func.sum(sub.c.fen), 0),))
 
 
 def _visits(w: Window) -> Any:

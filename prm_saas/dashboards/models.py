@@ -59,6 +59,22 @@ class KpiCohort(TenantScoped, table=True):
     patients: int = 0
 
 
+class KpiCampaign(TenantScoped, table=True):
+    """A campaign's whole-run numbers as of the last roll-up (attribution reads
+    every reached patient's bookings and orders: too slow for each page load)."""
+
+    __tablename__ = "kpi_campaign"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "campaign_id", name="uq_kpi_campaign"),)
+    writable_when_suspended: ClassVar[bool] = True
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    sent: int = 0
+    converted: int = 0  # patients with an attributed booking or paid order
+    revenue_fen: int = 0
+    computed_at: datetime = ts_field()
+
+
 class KpiRollupState(TenantScoped, table=True):
     """How far a tenant's roll-up reaches and when it last ran."""
 

@@ -18,17 +18,28 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 
 from prm_saas.booking.models import Booking, BookingStatus, Slot
+from prm_saas.campaigns.models import Campaign, CampaignStatus
 from prm_saas.dashboards.metrics import Window, compute
-from prm_saas.dashboards.models import KpiCohort, KpiDaily, KpiRollupState, PackageView
+from prm_saas.dashboards.models import (
+    KpiCampaign,
+    KpiCohort,
+    KpiDaily,
+    KpiRollupState,
+    PackageView,
+)
 from prm_saas.dashboards.periods import Granularity, Period, month_start
 from prm_saas.dashboards.sqltime import local_date, local_month
 from prm_saas.membership.models import PointsEntry
 from prm_saas.orders.models import Order
+from prm_saas.tracking.services import conversions, sent_summary
 from tenants.db import TenantSession, insert_rows
 from tenants.models import Tenant
 from tenants.types import utcnow
 
 RESETTLE_DAYS = 14
+# A campaign's conversions can still come in until this long after the end of
+# its attribution window (late payments of bookings made inside it).
+CAMPAIGN_SETTLE_DAYS = 1
 
 
 def tenant_zone(session: TenantSession) -> str:
@@ -115,6 +126,35 @@ def _roll_cohorts(session: TenantSession, tz: str, from_day: date, through: date
     return len(rows)
 
 
+def _roll_campaigns(session: TenantSession, now: datetime) -> int:
+    """Refresh the numbers of every campaign still able to convert (and of any
+    not computed yet); a campaign whose attribution window closed before its
+    last computation is left as it is."""
+    campaigns = session.exec(
+        select(Campaign).where(col(Campaign.status) != CampaignStatus.DRAFT)
+    ).all()
+    rows = {r.campaign_id: r for r in session.exec(select(KpiCampaign)).all()}
+    refreshed = 0
+    for c in campaigns:
+        assert c.id is not None
+        prefix = f"campaign:{c.id}:"
+        sent, last = sent_summary(session, source_prefix=prefix)
+        row = rows.get(c.id)
+        settled_at = (
+            last + timedelta(days=c.attribution_days + CAMPAIGN_SETTLE_DAYS) if last else None
+        )
+        if row is not None and settled_at is not None and row.computed_at > settled_at:
+            continue
+        conv = conversions(session, source_prefix=prefix, window_days=c.attribution_days)
+        row = row or KpiCampaign(campaign_id=c.id)
+        row.sent, row.converted, row.revenue_fen = sent, conv.patients, conv.revenue_fen
+        row.computed_at = now
+        session.add(row)
+        refreshed += 1
+    session.flush()
+    return refreshed
+
+
 def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -154,6 +194,7 @@ def roll_up(
         )
         written = len(rows)
         cells = _roll_cohorts(session, tz, first, through)
+    _roll_campaigns(session, now)
     current.rolled_through = through if first is not None else current.rolled_through
     current.rolled_at = now.astimezone(UTC)
     session.add(current)

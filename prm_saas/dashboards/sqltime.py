@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$")
 
@@ -29,7 +30,13 @@ class local_date(FunctionElement[Any]):
     """``local_date(column, "Asia/Shanghai")``: the local calendar date of an instant."""
 
     type = sa.Date()
-    inherit_cache = False
+    # The zone is part of the statement's cache key: the same statement for
+    # another zone is compiled (and cached) on its own.
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+        *FunctionElement._traverse_internals,
+        ("tz", InternalTraversal.dp_string),
+    ]
     name = "local_date"
 
     def __init__(self, column: Any, tz: str) -> None:
@@ -41,7 +48,13 @@ class local_month(FunctionElement[Any]):
     """The first day of the local month of an instant."""
 
     type = sa.Date()
-    inherit_cache = False
+    # The zone is part of the statement's cache key: the same statement for
+    # another zone is compiled (and cached) on its own.
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+        *FunctionElement._traverse_internals,
+        ("tz", InternalTraversal.dp_string),
+    ]
     name = "local_month"
 
     def __init__(self, column: Any, tz: str) -> None:

@@ -27,10 +27,10 @@ from prm_saas.campaigns.models import Campaign, CampaignStatus
 from prm_saas.challenges.models import Challenge, ChallengeParticipant, ChallengeStatus
 from prm_saas.dashboards.charts import Chart, Kind, Series, Unit, Value, rate
 from prm_saas.dashboards.metrics import NOT_BY_LOCATION, compute
-from prm_saas.dashboards.models import KpiCohort, KpiDaily, KpiRollupState
+from prm_saas.dashboards.models import KpiCampaign, KpiCohort, KpiDaily, KpiRollupState
 from prm_saas.dashboards.periods import Period, month_start, parse_period
 from prm_saas.dashboards.rollup import local_today, state, tenant_zone, window
-from prm_saas.tracking.services import conversions, message_stats
+from prm_saas.tracking.services import conversions, sent_summary
 from tenants.db import TenantSession
 from tenants.errors import NotFound
 from tenants.types import utcnow
@@ -257,14 +257,16 @@ def _funnel(ctx: _Ctx) -> Chart:
         return [t[m] for _k, m in FUNNEL_STEPS]
 
     current = steps(ctx.period)
-    previous = [Series("dashboard.series.count", steps(ctx.period.previous()))]
+    previous = (
+        [Series("dashboard.series.count", steps(ctx.period.previous()))] if ctx.compare else []
+    )
     return Chart(
         key="funnel",
         kind=Kind.FUNNEL,
         unit=Unit.COUNT,
         x=[k for k, _m in FUNNEL_STEPS],
         series=[Series("dashboard.series.count", current)],
-        previous=previous if ctx.compare else [],
+        previous=previous,
         # Headlines are in the chart's unit: here, the checkups completed.
         totals={"current": current[3]},
         x_keys=True,
@@ -365,9 +367,21 @@ def _points(ctx: _Ctx) -> Chart:
 def _liability(ctx: _Ctx) -> int:
     """Points not yet redeemed or expired at the end of the range: every entry up
     to that day (the roll-up's sums, then live)."""
-    whole = Period(date(2000, 1, 1), ctx.period.end, ctx.period.granularity)
-    rows = ctx.rows(whole, frozenset({"points_net"}), located=False)
-    return sum(v for _m, _d, _loc, v in rows)
+    end, rt = ctx.period.end, ctx.rolled_through
+    total = 0
+    if rt is not None:
+        total = int(
+            ctx.session.exec(
+                select(func.coalesce(func.sum(KpiDaily.value), 0)).where(
+                    col(KpiDaily.metric) == "points_net", col(KpiDaily.day) <= min(end, rt)
+                )
+            ).one()
+        )
+    live_from = date(2000, 1, 1) if rt is None else rt + timedelta(days=1)
+    if live_from <= end:
+        rows = compute(ctx.session, window(ctx.tz, live_from, end), frozenset({"points_net"}))
+        total += sum(v for _d, _loc, _m, v in rows)
+    return total
 
 
 def _cohorts(ctx: _Ctx) -> Chart:
@@ -472,15 +486,30 @@ def _campaigns(ctx: _Ctx) -> Chart:
         .order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())
         .limit(MAX_CAMPAIGNS)
     ).all()
+    ids = [c.id for c in campaigns]
+    kept = {
+        r.campaign_id: r
+        for r in ctx.session.exec(
+            select(KpiCampaign).where(col(KpiCampaign.campaign_id).in_(ids))
+        ).all()
+    }
     sent: list[Value] = []
     converted: list[Value] = []
     revenue = 0
     for c in campaigns:
-        prefix = f"campaign:{c.id}:"
-        sent.append(message_stats(ctx.session, source_prefix=prefix).sent)
-        conv = conversions(ctx.session, source_prefix=prefix, window_days=c.attribution_days)
-        converted.append(conv.patients)
-        revenue += conv.revenue_fen
+        row = kept.get(c.id or 0)
+        if row is None:  # started since the last roll-up: computed now
+            prefix = f"campaign:{c.id}:"
+            conv = conversions(ctx.session, source_prefix=prefix, window_days=c.attribution_days)
+            row = KpiCampaign(
+                campaign_id=c.id or 0,
+                sent=sent_summary(ctx.session, source_prefix=prefix)[0],
+                converted=conv.patients,
+                revenue_fen=conv.revenue_fen,
+            )
+        sent.append(row.sent)
+        converted.append(row.converted)
+        revenue += row.revenue_fen
     return Chart(
         key="campaigns",
         kind=Kind.BAR,

@@ -19,6 +19,7 @@ and the booking or payment came at most ``window_days`` after it was sent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,6 +144,19 @@ def message_stats(
     )
 
 
+def sent_summary(session: TenantSession, *, source_prefix: str) -> tuple[int, datetime | None]:
+    """How many messages of ``source_prefix`` went out, and when the last one did
+    (one indexed aggregate)."""
+    if not source_prefix:
+        raise ValueError("source_prefix is required")
+    n, last = session.exec(
+        select(func.count(), func.max(Message.sent_at)).where(
+            *_source(source_prefix, None), col(Message.status) == MessageStatus.SENT
+        )
+    ).one()
+    return int(n or 0), last
+
+
 # --- conversions ------------------------------------------------------------------------------
 
 
@@ -212,7 +226,14 @@ def conversions(
         col(Message.category) == Category.MARKETING,
     )
     reached = select(Message.patient_id).where(*sent_here).distinct()
-    first_sent = select(func.min(Message.sent_at)).where(*sent_here).scalar_subquery()
+    first_sent, last_sent = session.exec(
+        select(func.min(Message.sent_at), func.max(Message.sent_at)).where(*sent_here)
+    ).one()
+    if first_sent is None or last_sent is None:
+        return ConversionStats()
+    # Nothing after the last message's window can count: without this bound every
+    # later booking and order of every reached patient was looked at.
+    until = last_sent + timedelta(days=window_days, seconds=1)
     bookings = sa.select(
         sa.literal("booking").label("kind"),
         col(Booking.patient_id).label("patient_id"),
@@ -223,6 +244,7 @@ def conversions(
         col(Booking.status).in_(COUNTED_BOOKINGS),
         col(Booking.patient_id).in_(reached),
         col(Booking.created_at) >= first_sent,
+        col(Booking.created_at) <= until,
     )
     orders = sa.select(
         sa.literal("order").label("kind"),
@@ -235,6 +257,7 @@ def conversions(
         col(Order.paid_at).is_not(None),
         col(Order.patient_id).in_(reached),
         col(Order.paid_at) >= first_sent,
+        col(Order.paid_at) <= until,
     )
     touched = sa.union_all(bookings, orders).subquery("touched")
     # Inclusive at exactly N days; the millisecond absorbs SQLite's julianday rounding.

@@ -93,6 +93,14 @@ def test_local_days_follow_daylight_saving() -> None:
                 )
             ).one()
             assert (str(got[0]), str(got[1])) == (ny_day, sh_month), at
+    # The zone is part of the compiled statement's cache key: one statement, two zones.
+    at = datetime(2026, 11, 30, 20, tzinfo=UTC)
+    with get_engine().connect() as conn:
+        days = []
+        for tz in ("Asia/Shanghai", "America/New_York", "Asia/Shanghai"):
+            src = sa.select(sa.literal(at, UTCDateTime(timezone=True)).label("ts")).subquery()
+            days.append(str(conn.execute(sa.select(local_date(src.c.ts, tz))).scalar()))
+    assert days == ["2026-12-01", "2026-11-30", "2026-12-01"]
     with pytest.raises(ValueError, match="time zone"):
         local_date(sa.column("ts"), "Asia/Shanghai'; DROP TABLE patient; --")
 
