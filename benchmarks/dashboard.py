@@ -923,42 +923,16 @@ class Bare:
             lo=lo,
             hi=hi,
         )
-        sent: list[Value] = []
-        converted: list[Value] = []
-        for cid, days in campaigns:
-            like = f"campaign:{cid}:%"
-            sent.append(
-                self.q(
-                    "SELECT count(*) FROM message WHERE tenant_id = %(t)s AND source LIKE %(p)s "
-                    "AND status = 'sent'",
-                    p=like,
-                )[0][0]
+        # The roll-up keeps each campaign's numbers (kpi_campaign), as the
+        # service reads them (the roll-up timing above includes computing them).
+        kept = {
+            cid: (sent, conv)
+            for cid, sent, conv in self.q(
+                "SELECT campaign_id, sent, converted FROM kpi_campaign WHERE tenant_id = %(t)s"
             )
-            # last touch: the latest marketing message sent to the patient at or
-            # before the booking or payment, of this campaign, within its window
-            converted.append(
-                self.q(
-                    "WITH src AS (SELECT patient_id, sent_at FROM message WHERE tenant_id = %(t)s "
-                    "AND source LIKE %(p)s AND status = 'sent' AND category = 'marketing'), "
-                    "touched AS (SELECT patient_id, created_at AS at, 0 AS revenue FROM booking "
-                    "WHERE tenant_id = %(t)s AND status IN ('confirmed', 'checked_in', "
-                    "'completed', 'no_show') AND patient_id IN (SELECT patient_id FROM src) "
-                    "AND created_at >= (SELECT min(sent_at) FROM src) "
-                    "UNION ALL SELECT patient_id, paid_at, paid_fen - refunded_fen FROM orders "
-                    "WHERE tenant_id = %(t)s AND status IN ('paid', 'partially_refunded') "
-                    "AND paid_at IS NOT NULL AND patient_id IN (SELECT patient_id FROM src) "
-                    "AND paid_at >= (SELECT min(sent_at) FROM src)) "
-                    "SELECT count(DISTINCT t.patient_id), coalesce(sum(t.revenue), 0) "
-                    "FROM touched t CROSS JOIN LATERAL (SELECT m.source, m.sent_at FROM message m "
-                    "WHERE m.tenant_id = %(t)s AND m.patient_id = t.patient_id "
-                    "AND m.category = 'marketing' AND m.status = 'sent' AND m.sent_at <= t.at "
-                    "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) m "
-                    "WHERE m.source LIKE %(p)s "
-                    "AND extract(epoch FROM t.at - m.sent_at) <= %(secs)s",
-                    p=like,
-                    secs=days * 86400 + 0.001,
-                )[0][0]
-            )
+        }
+        sent: list[Value] = [kept[cid][0] for cid, _days in campaigns]
+        converted: list[Value] = [kept[cid][1] for cid, _days in campaigns]
         return [sent, converted], []
 
     def demographics(self) -> tuple[list[list[Value]], list[list[Value]]]:
