@@ -72,7 +72,6 @@ class TenantDashboard:
 
 # --- reading daily metrics ------------------------------------------------------------------
 
-Row = tuple[str, date, int, int]  # metric, day, location, value
 
 
 @dataclass
@@ -85,73 +84,98 @@ class _Ctx:
     location: int | None
     locale: str
     rollup: KpiRollupState | None
-    cache: dict[tuple[Any, ...], list[Row]] = field(default_factory=dict)
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
     def rolled_through(self) -> date | None:
         return self.rollup.rolled_through if self.rollup else None
 
-    def rows(self, period: Period, names: frozenset[str], located: bool = True) -> list[Row]:
-        """Daily rows of ``names`` in ``period``: the roll-up, then live SQL."""
+    def _live_from(self, period: Period) -> date | None:
+        """The first day of ``period`` the roll-up does not hold (None: it holds all)."""
+        rt = self.rolled_through
+        first = period.start if rt is None else max(period.start, rt + timedelta(days=1))
+        return first if first <= period.end else None
+
+    def _keep(self, metric: str, location: int, wanted: int | None) -> bool:
+        return wanted is None or location == wanted or metric in NOT_BY_LOCATION
+
+    def daily(self, period: Period, located: bool = True) -> dict[str, dict[date, int]]:
+        """Every daily metric of ``period`` per day, summed over the locations (or
+        of the location filtered): one query of the roll-up, then the live
+        statements for the days after it. Shared by every chart of a request."""
         location = self.location if located else None
-        key = (period.start, period.end, names, location)
+        key = ("daily", period.start, period.end, location)
         if key in self.cache:
             return self.cache[key]
-        out: list[Row] = []
+        out: dict[str, dict[date, int]] = defaultdict(dict)
         rt = self.rolled_through
         if rt is not None and period.start <= rt:
-            q = (
-                select(
-                    col(KpiDaily.metric),
-                    col(KpiDaily.day),
-                    col(KpiDaily.location_id),
-                    func.sum(KpiDaily.value),
-                )
-                .where(
-                    col(KpiDaily.day) >= period.start,
-                    col(KpiDaily.day) <= min(period.end, rt),
-                    col(KpiDaily.metric).in_(sorted(names)),
-                )
-                .group_by(col(KpiDaily.metric), col(KpiDaily.day), col(KpiDaily.location_id))
+            q = select(col(KpiDaily.metric), col(KpiDaily.day), func.sum(KpiDaily.value)).where(
+                col(KpiDaily.day) >= period.start, col(KpiDaily.day) <= min(period.end, rt)
             )
             if location is not None:
                 q = q.where(
                     (col(KpiDaily.location_id) == location)
                     | col(KpiDaily.metric).in_(sorted(NOT_BY_LOCATION))
                 )
-            out += [(m, d, loc, int(v or 0)) for m, d, loc, v in self.session.exec(q).all()]
-        live_from = period.start if rt is None else max(period.start, rt + timedelta(days=1))
-        if live_from <= period.end:
-            for d, loc, m, v in compute(
-                self.session, window(self.tz, live_from, period.end), names
-            ):
-                if location is None or loc == location or m in NOT_BY_LOCATION:
-                    out.append((m, d, loc, v))
+            for m, d, v in self.session.exec(q.group_by(col(KpiDaily.metric), col(KpiDaily.day))):
+                out[m][d] = int(v or 0)
+        live_from = self._live_from(period)
+        if live_from is not None:
+            for d, loc, m, v in compute(self.session, window(self.tz, live_from, period.end)):
+                if self._keep(m, loc, location):
+                    out[m][d] = out[m].get(d, 0) + v
         self.cache[key] = out
         return out
+
+    def _bucket_index(self, period: Period) -> dict[date, int]:
+        key = ("buckets", period.start, period.end, period.granularity)
+        if key not in self.cache:
+            index = {b: i for i, b in enumerate(period.buckets())}
+            days = (period.start + timedelta(days=i) for i in range(period.days))
+            self.cache[key] = {d: index[period.bucket_of(d)] for d in days}
+        return self.cache[key]
 
     def per_bucket(
         self, period: Period, names: Iterable[str], located: bool = True
     ) -> dict[str, list[int]]:
         """Each metric summed into the period's buckets."""
-        wanted = frozenset(names)
-        buckets = period.buckets()
-        index = {b: i for i, b in enumerate(buckets)}
-        out = {n: [0] * len(buckets) for n in wanted}
-        for m, d, _loc, v in self.rows(period, wanted, located):
-            if m in out:
-                out[m][index[period.bucket_of(d)]] += v
+        daily = self.daily(period, located)
+        index = self._bucket_index(period)
+        n = len(period.buckets())
+        out: dict[str, list[int]] = {}
+        for name in names:
+            sums = [0] * n
+            for d, v in daily.get(name, {}).items():
+                sums[index[d]] += v
+            out[name] = sums
         return out
 
     def totals(self, period: Period, names: Iterable[str], located: bool = True) -> dict[str, int]:
-        sums = self.per_bucket(period, names, located)
-        return {n: sum(vs) for n, vs in sums.items()}
+        daily = self.daily(period, located)
+        return {name: sum(daily.get(name, {}).values()) for name in names}
 
     def per_location(self, period: Period, names: Iterable[str]) -> dict[str, dict[int, int]]:
-        wanted = frozenset(names)
+        """Each metric summed over the period per location."""
+        wanted = sorted(names)
         out: dict[str, dict[int, int]] = {n: defaultdict(int) for n in wanted}
-        for m, _d, loc, v in self.rows(period, wanted):
-            if m in out:
+        rt = self.rolled_through
+        if rt is not None and period.start <= rt:
+            q = (
+                select(col(KpiDaily.metric), col(KpiDaily.location_id), func.sum(KpiDaily.value))
+                .where(
+                    col(KpiDaily.day) >= period.start,
+                    col(KpiDaily.day) <= min(period.end, rt),
+                    col(KpiDaily.metric).in_(wanted),
+                )
+                .group_by(col(KpiDaily.metric), col(KpiDaily.location_id))
+            )
+            for m, loc, v in self.session.exec(q):
+                out[m][loc] += int(v or 0)
+        live_from = self._live_from(period)
+        if live_from is not None:
+            window_ = window(self.tz, live_from, period.end)
+            for _d, loc, m, v in compute(self.session, window_, frozenset(wanted)):
                 out[m][loc] += v
         return out
 
