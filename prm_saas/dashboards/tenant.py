@@ -73,7 +73,6 @@ class TenantDashboard:
 # --- reading daily metrics ------------------------------------------------------------------
 
 
-
 @dataclass
 class _Ctx:
     session: TenantSession
@@ -84,6 +83,7 @@ class _Ctx:
     location: int | None
     locale: str
     rollup: KpiRollupState | None
+    metrics: frozenset[str]  # the daily metrics the requested charts read
     cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
@@ -111,7 +111,9 @@ class _Ctx:
         rt = self.rolled_through
         if rt is not None and period.start <= rt:
             q = select(col(KpiDaily.metric), col(KpiDaily.day), func.sum(KpiDaily.value)).where(
-                col(KpiDaily.day) >= period.start, col(KpiDaily.day) <= min(period.end, rt)
+                col(KpiDaily.day) >= period.start,
+                col(KpiDaily.day) <= min(period.end, rt),
+                col(KpiDaily.metric).in_(sorted(self.metrics)),
             )
             if location is not None:
                 q = q.where(
@@ -122,7 +124,8 @@ class _Ctx:
                 out[m][d] = int(v or 0)
         live_from = self._live_from(period)
         if live_from is not None:
-            for d, loc, m, v in compute(self.session, window(self.tz, live_from, period.end)):
+            live = window(self.tz, live_from, period.end)
+            for d, loc, m, v in compute(self.session, live, self.metrics):
                 if self._keep(m, loc, location):
                     out[m][d] = out[m].get(d, 0) + v
         self.cache[key] = out
@@ -140,6 +143,8 @@ class _Ctx:
         self, period: Period, names: Iterable[str], located: bool = True
     ) -> dict[str, list[int]]:
         """Each metric summed into the period's buckets."""
+        names = list(names)
+        assert set(names) <= self.metrics, f"{names} not declared in CHART_METRICS"
         daily = self.daily(period, located)
         index = self._bucket_index(period)
         n = len(period.buckets())
@@ -152,6 +157,8 @@ class _Ctx:
         return out
 
     def totals(self, period: Period, names: Iterable[str], located: bool = True) -> dict[str, int]:
+        names = list(names)
+        assert set(names) <= self.metrics, f"{names} not declared in CHART_METRICS"
         daily = self.daily(period, located)
         return {name: sum(daily.get(name, {}).values()) for name in names}
 
@@ -613,6 +620,22 @@ CHARTS: dict[str, tuple[Permission, Callable[[_Ctx], Chart]]] = {
 }
 
 
+# The daily metrics each chart reads (a request fetches only those of its charts).
+CHART_METRICS: dict[str, frozenset[str]] = {
+    "bookings": frozenset({"bookings"}),
+    "revenue": frozenset({"paid_fen", "refunded_fen"}),
+    "funnel": frozenset(m for _k, m in FUNNEL_STEPS),
+    "rates": frozenset({"appointments", "cancelled", "no_show"}),
+    "utilisation": frozenset({"slot_capacity", "slot_booked"}),
+    "patients": frozenset({"visits", "visits_new"}),
+    "cohorts": frozenset(),
+    "points": frozenset({"points_issued", "points_redeemed", "points_expired"}),
+    "challenges": frozenset(),
+    "campaigns": frozenset(),
+    "demographics": frozenset(),
+}
+
+
 def _location_id(session: TenantSession, value: int | str | None) -> int | None:
     if value is None or value == "" or value == 0 or value == "0":
         return None
@@ -635,6 +658,7 @@ def _context(
     location_id: int | str | None,
     compare: bool,
     now: datetime,
+    keys: list[str],
 ) -> _Ctx:
     tz = tenant_zone(session)
     today = local_today(now, tz)
@@ -648,6 +672,7 @@ def _context(
         location=_location_id(session, location_id),
         locale=actor.locale or "zh-CN",
         rollup=state(session),
+        metrics=frozenset(m for k in keys for m in CHART_METRICS[k]),
     )
 
 
@@ -681,6 +706,7 @@ def tenant_dashboard(
     """Every chart the actor may see for the range (the last 30 days by default)."""
     actor = require_staff(session, actor, Permission.DASHBOARD_VIEW)
     now = now or utcnow()
+    keys = visible_charts(actor)
     ctx = _context(
         session,
         actor,
@@ -690,8 +716,9 @@ def tenant_dashboard(
         location_id=location_id,
         compare=compare,
         now=now,
+        keys=keys,
     )
-    charts = [CHARTS[k][1](ctx) for k in visible_charts(actor)]
+    charts = [CHARTS[k][1](ctx) for k in keys]
     return TenantDashboard(
         period=ctx.period,
         location_id=ctx.location,
@@ -727,5 +754,6 @@ def tenant_chart(
         location_id=location_id,
         compare=compare,
         now=now or utcnow(),
+        keys=[key],
     )
     return CHARTS[key][1](ctx)
