@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from prm_saas.accounts.auth import patient_principal
 from prm_saas.accounts.models import Patient, Sex
 from prm_saas.booking.models import Booking, BookingStatus, Location, Slot
 from prm_saas.dashboards.models import PackageView
 from prm_saas.dashboards.rollup import local_today, tenant_zone
 from prm_saas.mall.models import HealthPackage
+from prm_saas.membership.cards import issue_card
 from prm_saas.orders.models import Order, OrderStatus, Payment, PaymentMethod, Refund
 from tenants.db import TenantSession, tenant_session
 from tenants.types import utcnow
@@ -109,6 +111,8 @@ def _newcomer(
     )
     s.add(p)
     s.flush()
+    # As registration does with the demo's policy (auto_issue_card): a member card.
+    issue_card(s, actor=patient_principal(p), patient_id=int(p.id or 0), now=joined)
     return int(p.id or 0)
 
 
