@@ -32,7 +32,7 @@ from prm_saas.dashboards.sqltime import local_date, local_month
 from prm_saas.membership.models import PointsEntry
 from prm_saas.orders.models import Order
 from prm_saas.tracking.services import conversions, sent_summary
-from tenants.db import TenantSession, insert_rows
+from tenants.db import TenantSession, hash_joins, insert_rows
 from tenants.models import Tenant
 from tenants.types import utcnow
 
@@ -107,12 +107,16 @@ def _roll_cohorts(session: TenantSession, tz: str, from_day: date, through: date
         .subquery("firsts")
     )
     activity = local_month(col(Booking.completed_at), tz)
-    cells = session.execute(
-        sa.select(firsts.c.cohort, activity, func.count(sa.distinct(col(Booking.patient_id))))
-        .join(firsts, firsts.c.patient_id == col(Booking.patient_id))
-        .where(completed, col(Booking.completed_at) >= lo, col(Booking.completed_at) < hi)
-        .group_by(firsts.c.cohort, activity)
-    ).all()
+    # Right after a tenant's bookings arrive in bulk (an import, the demo) the
+    # planner may still think the table nearly empty and nest the grouped
+    # subquery inside a loop over every booking (minutes for 2,000 bookings).
+    with hash_joins(session):
+        cells = session.execute(
+            sa.select(firsts.c.cohort, activity, func.count(sa.distinct(col(Booking.patient_id))))
+            .join(firsts, firsts.c.patient_id == col(Booking.patient_id))
+            .where(completed, col(Booking.completed_at) >= lo, col(Booking.completed_at) < hi)
+            .group_by(firsts.c.cohort, activity)
+        ).all()
     session.execute(sa.delete(KpiCohort).where(col(KpiCohort.activity_month) >= since))
     rows = [
         {
