@@ -53,13 +53,14 @@ SEEDED_TENANT_TABLES = {
 PLATFORM_ONLY_TABLES = ["operator", "operator_session", "platform_audit_event"]
 APPEND_ONLY_TABLES = ["audit_event", "platform_audit_event"]
 # Tables the app role may not UPDATE or DELETE at all (provider events are kept as sent,
-# the points ledger, the tag history and the tracking events are append-only).
+# the points ledger, the tag history, the tracking events and package views are append-only).
 NOT_UPDATABLE_TABLES = [
     *APPEND_ONLY_TABLES,
     "provider_event",
     "points_entry",
     "tag_event",
     "tracking_event",
+    "package_view",
 ]
 # Tables with neither tenant_id nor row-level security, each with the reason it
 # is safe. Anything else without RLS fails test_every_table_is_walled_or_declared_shared.
