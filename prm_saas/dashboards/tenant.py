@@ -648,28 +648,30 @@ def _location_id(session: TenantSession, value: int | str | None) -> int | None:
     return lid
 
 
+@dataclass(frozen=True)
+class _View:
+    """What the caller asked for, unchecked (any client may send anything)."""
+
+    start: date | str | None
+    end: date | str | None
+    granularity: str | None
+    location_id: int | str | None
+    compare: bool
+
+
 def _context(
-    session: TenantSession,
-    actor: Principal,
-    *,
-    start: date | str | None,
-    end: date | str | None,
-    granularity: str | None,
-    location_id: int | str | None,
-    compare: bool,
-    now: datetime,
-    keys: list[str],
+    session: TenantSession, actor: Principal, *, view: _View, now: datetime, keys: list[str]
 ) -> _Ctx:
     tz = tenant_zone(session)
     today = local_today(now, tz)
-    period = parse_period(start=start, end=end, granularity=granularity, today=today)
+    period = parse_period(start=view.start, end=view.end, granularity=view.granularity, today=today)
     return _Ctx(
         session=session,
         tz=tz,
         today=today,
         period=period,
-        compare=bool(compare),
-        location=_location_id(session, location_id),
+        compare=bool(view.compare),
+        location=_location_id(session, view.location_id),
         locale=actor.locale or "zh-CN",
         rollup=state(session),
         metrics=frozenset(m for k in keys for m in CHART_METRICS[k]),
@@ -710,11 +712,7 @@ def tenant_dashboard(
     ctx = _context(
         session,
         actor,
-        start=start,
-        end=end,
-        granularity=granularity,
-        location_id=location_id,
-        compare=compare,
+        view=_View(start, end, granularity, location_id, compare),
         now=now,
         keys=keys,
     )
@@ -745,15 +743,6 @@ def tenant_chart(
     actor = require_staff(session, actor, Permission.DASHBOARD_VIEW)
     if key not in CHARTS or not actor.can(CHARTS[key][0]):
         raise NotFound()
-    ctx = _context(
-        session,
-        actor,
-        start=start,
-        end=end,
-        granularity=granularity,
-        location_id=location_id,
-        compare=compare,
-        now=now or utcnow(),
-        keys=[key],
-    )
+    view = _View(start, end, granularity, location_id, compare)
+    ctx = _context(session, actor, view=view, now=now or utcnow(), keys=[key])
     return CHARTS[key][1](ctx)
