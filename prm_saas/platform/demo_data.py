@@ -2,15 +2,14 @@
 
 Basic ¥999, Pro ¥2,999 and Enterprise ¥9,999 a month; the community clinic
 signed up on Basic five months ago and upgraded to Pro two months ago, the
-health-check center has been on Enterprise for four months. Usage of the last
-30 UTC days is rolled up at once so the platform dashboard has something to
-show before the hourly roll-up runs.
+health-check center has been on Enterprise for four months. Their usage rows
+come from the dashboards' roll-up, which load_demo runs right after.
 Idempotent: plans and subscriptions that exist are left alone.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -18,7 +17,6 @@ from prm_saas.accounts.auth import operator_principal
 from prm_saas.accounts.models import Operator
 from prm_saas.platform.billing import save_plan, set_tenant_plan
 from prm_saas.platform.models import Plan, TenantSubscription
-from prm_saas.platform.usage import refresh_usage
 from tenants.db import platform_session
 from tenants.models import Tenant
 from tenants.types import utcnow
@@ -33,7 +31,6 @@ HISTORY = {
     "sunshine": [("basic", 150), ("pro", 60)],
     "kangjian": [("enterprise", 120)],
 }
-USAGE_DAYS = 30
 
 
 def load_demo_plans(operator_email: str) -> list[str]:
@@ -81,9 +78,5 @@ def load_demo_plans(operator_email: str) -> list[str]:
                     now=now - timedelta(days=days_ago),
                 )
             created.append(f"subscriptions {slug}")
-        tenant_ids = [int(t.id or 0) for t in s.exec(select(Tenant)) if t.slug in HISTORY]
-    today = now.astimezone(UTC).date()
-    days = [today - timedelta(days=i) for i in range(USAGE_DAYS)]
-    for tid in tenant_ids:
-        refresh_usage(tid, days, now)
+    # Usage rows come with the dashboards' roll-up that load_demo runs next.
     return created
