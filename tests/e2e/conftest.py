@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
+from prm_saas.dashboards.charts import Chart
 from tests.database import wipe_database
 from tests.factories import World, make_world
 from tests.localstripe import run_localstripe
@@ -184,6 +185,27 @@ def keep_artifact(page: Page, name: str) -> Path:
     assert path.is_file()
     assert path.stat().st_size > 0
     return path
+
+
+PLOT_TIMEOUT = 60_000  # the first chart loads plotly.js
+PLOT_TRACES = "g.trace, g.hm, g.slice"  # lines and bars, heatmaps, pies
+
+
+def expect_chart_cards(page: Page, charts: Sequence[Chart]) -> None:
+    """Each chart of a dashboard service's answer is drawn: traces when it has
+    data, the readable empty state (and no axes) when it has none."""
+    expect(page.locator(".dash-card")).to_have_count(len(charts), timeout=PLOT_TIMEOUT)
+    for chart in charts:
+        card = page.locator(f"#chart-{chart.key}")
+        expect(card).to_be_visible()
+        if chart.empty:
+            expect(card.locator(".dash-empty")).to_contain_text("所选时间范围内没有数据")
+            expect(card.locator(".js-plotly-plot")).to_have_count(0)
+        else:
+            expect(card.locator(".js-plotly-plot .main-svg").first).to_be_visible(
+                timeout=PLOT_TIMEOUT
+            )
+            assert card.locator(".js-plotly-plot").locator(PLOT_TRACES).count() > 0, chart.key
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ from prm_saas.demo import DEMO_PASSWORD, load_demo
 from tenants.db import platform_session, tenant_session
 from tenants.models import Tenant
 from tenants.types import utcnow
-from tests.e2e.conftest import keep_artifact
+from tests.e2e.conftest import PLOT_TIMEOUT, expect_chart_cards, keep_artifact
 from tests.e2e.test_foundation_flows import sign_in_staff
 from tests.factories import World
 
@@ -41,9 +41,7 @@ pytestmark = pytest.mark.e2e
 
 SLUG, OTHER = "sunshine", "kangjian"
 ADMIN, STAFF = "admin@sunshine.demo", "doctor@sunshine.demo"
-PLOT_TIMEOUT = 60_000  # the first chart loads plotly.js
 # What Plotly draws per trace: lines/bars/funnels are g.trace, a heatmap g.hm, a pie g.slice.
-TRACES = "g.trace, g.hm, g.slice"
 
 
 @pytest.fixture(scope="module")
@@ -73,23 +71,6 @@ def _sign_in(page: Page, server: str, email: str) -> None:
     expect(page).to_have_url(re.compile(rf"/t/{SLUG}/admin$"))
 
 
-def _check_cards(page: Page, dash: TenantDashboard) -> None:
-    """Each chart of the service's answer is drawn: traces when it has data, the
-    readable empty state (and no axes) when it has none."""
-    expect(page.locator(".dash-card")).to_have_count(len(dash.charts), timeout=PLOT_TIMEOUT)
-    for chart in dash.charts:
-        card = page.locator(f"#chart-{chart.key}")
-        expect(card).to_be_visible()
-        if chart.empty:
-            expect(card.locator(".dash-empty")).to_contain_text("所选时间范围内没有数据")
-            expect(card.locator(".js-plotly-plot")).to_have_count(0)
-        else:
-            expect(card.locator(".js-plotly-plot .main-svg").first).to_be_visible(
-                timeout=PLOT_TIMEOUT
-            )
-            assert card.locator(".js-plotly-plot").locator(TRACES).count() > 0, chart.key
-
-
 def test_admin_sees_every_chart_and_downloads_one_as_csv(
     page: Page, server: str, demo: dict[str, int]
 ) -> None:
@@ -106,7 +87,7 @@ def test_admin_sees_every_chart_and_downloads_one_as_csv(
     expect(page).to_have_url(re.compile(rf"/t/{SLUG}/admin/dashboard$"))
 
     # then every chart the service returns is drawn, titled in Chinese
-    _check_cards(page, dash)
+    expect_chart_cards(page, dash.charts)
     expect(page.locator("#chart-revenue .dash-title")).to_have_text("收入（实收减退款）")
     revenue = next(c for c in dash.charts if c.key == "revenue")
     if not revenue.empty:  # money in yuan on the axis
@@ -217,7 +198,7 @@ def test_location_of_another_tenant_is_not_found_and_own_location_filters(
     # its own location filters; charts that are not by location say so
     dash = _expected(demo[SLUG], ADMIN, location_id=ours)
     page.goto(_url(server, loc=str(ours)))
-    _check_cards(page, dash)
+    expect_chart_cards(page, dash.charts)
     expect(page.locator("#dash-error")).to_have_count(0)
     expect(page.locator("#dash-loc")).to_have_value(str(ours))
     unsplit = [c.key for c in dash.charts if not c.by_location]
@@ -234,6 +215,6 @@ def test_staff_see_the_operational_subset(page: Page, server: str, demo: dict[st
     _sign_in(page, server, STAFF)
     expect(page.locator("#nav-dashboard")).to_be_visible()
     page.goto(_url(server))
-    _check_cards(page, dash)
+    expect_chart_cards(page, dash.charts)
     for hidden in ("revenue", "funnel", "points", "campaigns", "cohorts"):
         expect(page.locator(f"#chart-{hidden}")).to_have_count(0)

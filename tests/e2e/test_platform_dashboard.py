@@ -24,13 +24,10 @@ from prm_saas.platform.kpis import PlatformDashboard, platform_dashboard
 from prm_saas.platform.models import Plan, TenantSubscription
 from tenants.db import platform_session
 from tenants.models import Tenant
-from tests.e2e.conftest import keep_artifact
+from tests.e2e.conftest import expect_chart_cards, keep_artifact
 from tests.factories import PASSWORD, World
 
 pytestmark = pytest.mark.e2e
-
-PLOT_TIMEOUT = 60_000  # the first chart loads plotly.js
-TRACES = "g.trace, g.slice"
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +77,7 @@ def test_operator_sees_every_platform_chart(
     expect(page).to_have_url(re.compile(r"/platform/dashboard$"))
 
     # then every chart is drawn (or says it is empty), titled in Chinese
-    expect(page.locator(".dash-card")).to_have_count(len(dash.charts), timeout=PLOT_TIMEOUT)
-    for chart in dash.charts:
-        card = page.locator(f"#chart-{chart.key}")
-        expect(card).to_be_visible()
-        if chart.empty:
-            expect(card.locator(".dash-empty")).to_contain_text("所选时间范围内没有数据")
-            expect(card.locator(".js-plotly-plot")).to_have_count(0)
-        else:
-            expect(card.locator(".js-plotly-plot .main-svg").first).to_be_visible(
-                timeout=PLOT_TIMEOUT
-            )
-            assert card.locator(".js-plotly-plot").locator(TRACES).count() > 0, chart.key
+    expect_chart_cards(page, dash.charts)
     expect(page.locator("#chart-mrr .dash-title")).to_have_text("月经常性收入（MRR）")
     expect(page.locator("#chart-mrr .dash-current")).to_have_text("¥12,998.00")
     expect(page.locator("#dash-freshness")).to_contain_text("按日汇总至")
