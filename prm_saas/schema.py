@@ -11,6 +11,7 @@ import prm_saas.accounts.models
 import prm_saas.audiences.models
 import prm_saas.audit.models
 import prm_saas.automations.models
+import prm_saas.billing.models
 import prm_saas.booking.models
 import prm_saas.campaigns.models
 import prm_saas.challenges.models

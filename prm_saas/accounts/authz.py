@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     CAMPAIGNS_MANAGE = "campaigns.manage"  # audiences, campaigns, automations
     DASHBOARD_VIEW = "dashboard.view"  # operational KPIs: bookings, rates, utilisation, patients
     DASHBOARD_FULL = "dashboard.full"  # also money, funnel, points, campaigns, cohorts
+    BILLING_MANAGE = "billing.manage"  # the tenant's plan, card and invoices (platform billing)
 
 
 # Roles are data: adding a role (doctor, nurse, 健康管理师, 客服) is one entry here.

@@ -23,8 +23,13 @@ OPEN_SUBSCRIPTION_INDEX = "uq_tenant_subscription_open"
 class Plan(SQLModel, table=True):
     """A price list entry operators sell (Basic, Pro, Enterprise ...).
 
-    Issue 8 adds the limits and the Stripe plan id; a price change applies to
-    subscriptions opened afterwards (each subscription keeps its own price).
+    A price change applies to subscriptions opened afterwards (each subscription
+    keeps its own price). Limits: None = unlimited. Messages up to
+    ``messages_included`` a billing month are in the price; each one beyond is
+    billed at ``message_overage_fen`` on the period's invoice; ``messages_cap``
+    (None = no cap) is where sending stops. ``stripe_plan_id`` names the Stripe
+    Plan of this price (a Stripe Plan's amount cannot change: a new price gets a
+    new Stripe Plan, see docs/design/billing.md).
     """
 
     __tablename__ = "plan"
@@ -36,6 +41,14 @@ class Plan(SQLModel, table=True):
     monthly_fen: int
     active: bool = True
     sort_order: int = 0
+    max_staff: int | None = None  # staff seats (active + invited accounts)
+    max_locations: int | None = None
+    max_active_patients: int | None = None  # patients not archived / deleted
+    messages_included: int = 0  # per billing period (month)
+    message_overage_fen: int = 0  # price of each message beyond the allowance
+    messages_cap: int | None = None  # hard stop per billing period
+    trial_days: int = 14  # trial length for a self-serve sign-up on this plan
+    stripe_plan_id: str = Field(default="", max_length=100)
     created_at: datetime = ts_field()
 
 

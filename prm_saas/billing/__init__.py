@@ -1,0 +1,1 @@
+"""Platform billing: self-serve sign-up, plan limits, Stripe subscriptions and invoices."""
