@@ -4,6 +4,7 @@ delivery, late payments after the hold expired, and the tenant wall."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import timedelta
@@ -329,9 +330,11 @@ def test_localstripe_delivers_its_own_signed_webhook_to_the_running_app(world: W
     shop = make_shop(world.a, world.admin_a)
     res = checkout(shop, world.patient_a)
     pi = intent_for(world.a, res.order_id)
+    # one registration per test process: the SQLite and PostgreSQL passes share a localstripe
+    hook = f"/_config/webhooks/orders-tests-{os.getpid()}"
     with serve_app(create_api()) as url:
         stripe_post_config(
-            "/_config/webhooks/orders-tests",
+            hook,
             {"url": f"{url}/api/webhooks/stripe", "secret": get_settings().stripe_webhook_secret},
         )
         try:
@@ -345,7 +348,7 @@ def test_localstripe_delivers_its_own_signed_webhook_to_the_running_app(world: W
         finally:
             # point the (shared) registration at nothing that answers
             stripe_post_config(
-                "/_config/webhooks/orders-tests",
+                hook,
                 {"url": "http://127.0.0.1:9/", "secret": "whsec_unused"},
             )
     # then the order was paid by the webhook alone, and its event is stored once (a
