@@ -40,6 +40,7 @@ ADMIN_NAV = [
     ("challenges", "nav.admin_challenges", "/admin/challenges", "trophy", True),
     ("membership", "nav.admin_membership", "/admin/membership", "badge-percent", True),
     ("rewards", "nav.admin_rewards", "/admin/rewards", "gift", True),
+    ("billing", "billing_ui.nav", "/admin/billing", "credit-card", True),
     ("settings", "nav.settings", "/admin/settings", "settings", True),
     ("audit", "nav.audit", "/admin/audit", "scroll-text", True),
 ]

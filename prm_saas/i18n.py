@@ -222,6 +222,7 @@ def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
     from prm_saas.i18n_audiences import AUDIENCES
     from prm_saas.i18n_automations import AUTOMATIONS
+    from prm_saas.i18n_billing_pages import BILLING_PAGES
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_campaigns import CAMPAIGNS
     from prm_saas.i18n_challenges import CHALLENGES
@@ -256,6 +257,7 @@ def _merge_catalogs() -> None:
         MARKETING_PAGES,
         DASHBOARDS,
         DASHBOARD_PAGES,
+        BILLING_PAGES,
     ):
         clash = set(part) & set(MESSAGES)
         if clash:

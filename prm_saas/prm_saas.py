@@ -9,6 +9,7 @@ import pages.admin.audiences
 import pages.admin.audit
 import pages.admin.auth
 import pages.admin.automations
+import pages.admin.billing
 import pages.admin.campaign_report
 import pages.admin.campaigns
 import pages.admin.catalog
@@ -39,6 +40,7 @@ import pages.platform.audit
 import pages.platform.auth
 import pages.platform.dashboard
 import pages.platform.plans
+import pages.platform.signup
 import pages.platform.tenants  # noqa: F401 - each page module registers its pages
 from components.layout import not_found_view
 from components.routing import PAGES, routes_of

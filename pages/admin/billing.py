@@ -1,0 +1,481 @@
+"""/admin/billing (tenant admins, BILLING_MANAGE; issue 8): the plan and the
+tenant's billing status, usage against each limit, changing plans with the
+proration preview first, the card on file (updated on the Stripe.js card page,
+a full page load that comes back here) and the invoices with their lines.
+
+The page only calls ``prm_saas.billing.services``; every check is there (a
+staff member without BILLING_MANAGE gets the same 404 as elsewhere, another
+tenant's invoice the same NotFound as a missing one).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import reflex as rx
+
+from components.app_state import AppState
+from components.forms import FormMixin, client_id, form_error
+from components.i18n import t, t_var
+from components.layout import admin_layout
+from components.routing import page
+from prm_saas.accounts.authz import Permission
+from prm_saas.accounts.models import PrincipalKind
+
+INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
+INVOICE_COLORS = {
+    "paid": "green",
+    "open": "amber",
+    "draft": "gray",
+    "void": "gray",
+    "uncollectible": "red",
+}
+
+
+def _leave_app(url: str) -> Any:
+    """A full page load of ``url`` (the card page is served beside the app)."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+class BillingPageState(FormMixin, AppState):
+    """What the billing page shows; ids the server acts on stay in ``_``-vars."""
+
+    overview: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
+    usage: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    plans: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    invoices: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    open_invoice: str = ""
+    invoice_lines: list[dict[str, str]] = []  # noqa: RUF012 - Reflex state var
+    preview_open: bool = False
+    preview: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
+    _preview_plan_id: int | None = None
+
+    def _refresh(self) -> Any:
+        return None
+
+    @rx.event
+    def load(self) -> Any:
+        """Tenant admins only; a card page that came back says how it went."""
+        self._clear()
+        self.preview_open = False
+        self.open_invoice = ""
+        self.invoice_lines = []
+        redirect = self._load(PrincipalKind.STAFF, Permission.BILLING_MANAGE)
+        if redirect is not None or self.page_status != "ok":
+            return redirect
+        ev = self._refresh()
+        if self.router.url.query_parameters.get("card", "") == "saved" and not self.error:
+            self.notice = self.tr("billing_ui.card_saved")
+        return ev
+
+    @rx.event
+    def open_preview(self, plan_id: str) -> Any:
+        """What changing to ``plan_id`` would cost now, before confirming."""
+        self._clear()
+        wanted = client_id(plan_id)
+        if wanted is None:
+            return None
+        self._preview_plan_id = wanted
+        return None
+
+    @rx.event
+    def set_preview_open(self, value: bool) -> None:
+        """Open or close the confirmation."""
+        self.preview_open = bool(value)
+
+    @rx.event
+    def confirm_change(self) -> Any:
+        """Change the plan as previewed (the service checks it again)."""
+        self._clear()
+        self.preview_open = False
+        return self._refresh()
+
+    @rx.event
+    def update_card(self) -> Any:
+        """Go to the Stripe.js card page (signed link, comes back here)."""
+        self._clear()
+        return None
+
+    @rx.event
+    def toggle_invoice(self, invoice_id: str) -> Any:
+        """Show or hide one invoice's lines."""
+        wanted = client_id(invoice_id)
+        if wanted is None or self.open_invoice == str(wanted):
+            self.open_invoice = ""
+            self.invoice_lines = []
+            return None
+        self.open_invoice = str(wanted)
+        return None
+
+
+# --- view ------------------------------------------------------------------------------
+
+
+def _status_line() -> rx.Component:
+    o = BillingPageState.overview
+    return rx.match(
+        o["status"],
+        (
+            "trial",
+            rx.callout(o["status_text"], icon="clock", color_scheme="blue", id="billing-status"),
+        ),
+        (
+            "active",
+            rx.callout(
+                o["status_text"], icon="circle-check", color_scheme="green", id="billing-status"
+            ),
+        ),
+        (
+            "past_due",
+            rx.callout(
+                o["status_text"],
+                icon="triangle-alert",
+                color_scheme="amber",
+                id="billing-status",
+            ),
+        ),
+        (
+            "suspended",
+            rx.callout(o["status_text"], icon="lock", color_scheme="red", id="billing-status"),
+        ),
+        rx.fragment(),
+    )
+
+
+def _plan_card() -> rx.Component:
+    s = BillingPageState
+    o = s.overview
+    en = AppState.lang == "en"
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(t("billing_ui.plan"), color_scheme="gray", size="2"),
+                rx.spacer(),
+                rx.badge(
+                    t_var(
+                        "tenant_status", o["status"], ["trial", "active", "past_due", "suspended"]
+                    ),
+                    color_scheme=rx.match(
+                        o["status"],
+                        ("active", "green"),
+                        ("trial", "blue"),
+                        ("past_due", "amber"),
+                        "red",
+                    ),
+                    id="billing-status-badge",
+                ),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.heading(rx.cond(en, o["plan_en"], o["plan_zh"]), size="6", id="billing-plan"),
+                rx.text(o["monthly"], t("signup_ui.per_month"), color_scheme="gray"),
+                align="baseline",
+                spacing="3",
+            ),
+            _status_line(),
+            rx.cond(
+                o["next_estimate"] != "",
+                rx.text(
+                    t("billing_ui.next_invoice"),
+                    ": ",
+                    o["next_estimate"],
+                    size="2",
+                    id="next-estimate",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _usage_row(u: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(
+                t_var(
+                    "billing_ui",
+                    u["key"],
+                    ["usage_staff", "usage_locations", "usage_patients", "usage_messages"],
+                ),
+                size="2",
+                weight="medium",
+            ),
+            rx.spacer(),
+            rx.text(
+                u["used"],
+                t("billing_ui.of"),
+                rx.cond(u["limit"] != "", u["limit"], t("billing_ui.unlimited")),
+                size="2",
+                class_name="usage-numbers",
+            ),
+            width="100%",
+        ),
+        rx.progress(
+            value=u["pct"].to(int),
+            max=100,
+            color_scheme=rx.cond(
+                u["over"] == "1", "red", rx.cond(u["near"] == "1", "amber", "teal")
+            ),
+            width="100%",
+        ),
+        rx.cond(u["note"] != "", rx.text(u["note"], size="1", color_scheme="gray")),
+        spacing="1",
+        width="100%",
+        id="usage-" + u["key"],
+    )
+
+
+def _usage_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(t("billing_ui.usage"), size="4"),
+            rx.foreach(BillingPageState.usage, _usage_row),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _plan_choice(p: rx.Var[dict[str, str]]) -> rx.Component:
+    s = BillingPageState
+    en = AppState.lang == "en"
+    return rx.card(
+        rx.vstack(
+            rx.text(rx.cond(en, p["name_en"], p["name_zh"]), weight="bold"),
+            rx.text(p["monthly"], t("signup_ui.per_month"), size="2"),
+            rx.text(p["limits"], size="1", color_scheme="gray"),
+            rx.cond(
+                p["current"] == "1",
+                rx.badge(t("billing_ui.current"), color_scheme="green"),
+                rx.button(
+                    t("billing_ui.choose"),
+                    size="1",
+                    variant="soft",
+                    on_click=s.open_preview(p["id"]),
+                    id="choose-" + p["code"],
+                ),
+            ),
+            spacing="2",
+            align="start",
+        ),
+        id="plan-" + p["code"],
+        min_width="180px",
+    )
+
+
+def _preview_dialog() -> rx.Component:
+    s = BillingPageState
+    pv = s.preview
+    en = AppState.lang == "en"
+
+    def line(label: str, value: Any, id: str) -> rx.Component:
+        return rx.hstack(
+            rx.text(t(label), size="2"), rx.spacer(), rx.text(value, size="2", id=id), width="100%"
+        )
+
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(t("billing_ui.preview_title")),
+            rx.vstack(
+                rx.text(
+                    rx.cond(en, pv["old_en"], pv["old_zh"]),
+                    " → ",
+                    rx.cond(en, pv["new_en"], pv["new_zh"]),
+                    weight="bold",
+                ),
+                line("billing_ui.preview_new_price", pv["new_monthly"], "preview-new-price"),
+                rx.cond(
+                    pv["free"] == "1",
+                    rx.text(t("billing_ui.preview_free"), size="2", id="preview-free"),
+                    rx.vstack(
+                        line("billing_ui.preview_credit", pv["credit"], "preview-credit"),
+                        line("billing_ui.preview_charge", pv["charge"], "preview-charge"),
+                        rx.divider(),
+                        line("billing_ui.preview_total", pv["total"], "preview-total"),
+                        rx.text(
+                            rx.cond(
+                                pv["upgrade"] == "1",
+                                t("billing_ui.preview_upgrade"),
+                                t("billing_ui.preview_downgrade"),
+                            ),
+                            size="1",
+                            color_scheme="gray",
+                        ),
+                        width="100%",
+                        spacing="2",
+                    ),
+                ),
+                form_error(s, where="dialog"),
+                rx.hstack(
+                    rx.dialog.close(
+                        rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
+                    ),
+                    rx.button(
+                        t("billing_ui.confirm"), on_click=s.confirm_change, id="confirm-change"
+                    ),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="440px",
+        ),
+        open=s.preview_open,
+        on_open_change=s.set_preview_open,
+    )
+
+
+def _card_card() -> rx.Component:
+    s = BillingPageState
+    o = s.overview
+    return rx.card(
+        rx.hstack(
+            rx.icon("credit-card", size=20),
+            rx.vstack(
+                rx.text(t("billing_ui.card"), size="2", color_scheme="gray"),
+                rx.cond(
+                    o["card_last4"] != "",
+                    rx.text(
+                        o["card_brand"],
+                        " •••• ",
+                        o["card_last4"],
+                        "  ",
+                        o["card_exp"],
+                        weight="medium",
+                        id="card-on-file",
+                    ),
+                    rx.text(t("billing_ui.no_card"), id="card-on-file"),
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.button(t("billing_ui.update_card"), on_click=s.update_card, id="update-card"),
+            align="center",
+            width="100%",
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def _line_row(li: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(li["description"]),
+        rx.table.cell(li["quantity"]),
+        rx.table.cell(li["amount"]),
+    )
+
+
+def _invoice_row(inv: rx.Var[dict[str, str]]) -> rx.Component:
+    s = BillingPageState
+    is_open = s.open_invoice == inv["id"]
+    return rx.fragment(
+        rx.table.row(
+            rx.table.cell(inv["number"]),
+            rx.table.cell(inv["date"]),
+            rx.table.cell(inv["period"]),
+            rx.table.cell(inv["amount"], class_name="invoice-amount"),
+            rx.table.cell(
+                rx.badge(
+                    t_var("billing_ui.inv", inv["status"], INVOICE_STATUSES),
+                    color_scheme=rx.match(
+                        inv["status"], *[(k, v) for k, v in INVOICE_COLORS.items()], "gray"
+                    ),
+                    class_name="invoice-status",
+                )
+            ),
+            rx.table.cell(
+                rx.button(
+                    rx.cond(is_open, t("billing_ui.hide_lines"), t("billing_ui.show_lines")),
+                    size="1",
+                    variant="ghost",
+                    on_click=s.toggle_invoice(inv["id"]),
+                    id="lines-" + inv["id"],
+                )
+            ),
+            id="invoice-" + inv["id"],
+            class_name="invoice-row",
+        ),
+        rx.cond(
+            is_open,
+            rx.table.row(
+                rx.table.cell(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                rx.table.column_header_cell(t("billing_ui.line_desc")),
+                                rx.table.column_header_cell(t("billing_ui.line_qty")),
+                                rx.table.column_header_cell(t("billing_ui.line_amount")),
+                            )
+                        ),
+                        rx.table.body(rx.foreach(s.invoice_lines, _line_row)),
+                        size="1",
+                        width="100%",
+                        id="invoice-lines",
+                    ),
+                    col_span=6,
+                )
+            ),
+        ),
+    )
+
+
+def _invoices() -> rx.Component:
+    s = BillingPageState
+    return rx.vstack(
+        rx.heading(t("billing_ui.invoices"), size="4"),
+        rx.cond(
+            s.invoices.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(t(k))
+                            for k in (
+                                "billing_ui.inv_number",
+                                "billing_ui.inv_date",
+                                "billing_ui.inv_period",
+                                "billing_ui.inv_amount",
+                                "billing_ui.inv_status",
+                                "billing_ui.inv_lines",
+                            )
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(s.invoices, _invoice_row)),
+                width="100%",
+                size="1",
+                id="invoices-table",
+            ),
+            rx.text(t("billing_ui.no_invoices"), color_scheme="gray", id="no-invoices"),
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+@page("/admin/billing", title="Billing", on_load=BillingPageState.load)
+def billing_page() -> rx.Component:
+    """The tenant's plan, usage, card and invoices."""
+    s = BillingPageState
+    return admin_layout(
+        rx.vstack(
+            rx.heading(t("billing_ui.title"), size="6"),
+            form_error(s),
+            _plan_card(),
+            rx.grid(_usage_card(), _card_card(), columns="2", spacing="4", width="100%"),
+            rx.heading(t("billing_ui.change_plan"), size="4"),
+            rx.flex(rx.foreach(s.plans, _plan_choice), wrap="wrap", spacing="3", id="plan-picker"),
+            _preview_dialog(),
+            _invoices(),
+            spacing="4",
+            width="100%",
+            max_width="1000px",
+        ),
+        active="billing",
+    )
