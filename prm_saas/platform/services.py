@@ -72,6 +72,126 @@ class Onboarded:
     admin_invited: bool
 
 
+@dataclass(frozen=True)
+class NewTenant:
+    """The checked fields of a tenant about to be created and of its first admin."""
+
+    slug: str
+    name: str
+    kind: str
+    timezone: str
+    default_locale: str
+    admin_email: str
+    admin_name: str
+    admin_password: str
+
+
+def _text(value: object) -> str:
+    # Public handlers can be sent anything: a number or a list is no text.
+    return value if isinstance(value, str) else ""
+
+
+def check_new_tenant(
+    session: TenantSession,
+    c: Checker,
+    *,
+    slug: object,
+    name: object,
+    kind: object,
+    timezone: object,
+    default_locale: object,
+    admin_email: object,
+    admin_name: object,
+    admin_password: object,
+    password_required: bool,
+    slug_taken_key: str = "field.slug_taken",
+) -> NewTenant:
+    """Check a new tenant's fields into ``c`` (every problem at once); the clean
+    values. Shared by operator onboarding and self-serve sign-up."""
+    clean_slug = c.slug("slug", _text(slug))
+    clean_name = c.text("name", _text(name), max_len=120)
+    clean_kind = c.choice("kind", _text(kind), [k.value for k in TenantKind])
+    clean_tz = c.timezone("timezone", _text(timezone))
+    clean_locale = c.locale("default_locale", _text(default_locale))
+    clean_email = c.email("admin_email", _text(admin_email))
+    clean_admin = c.text("admin_name", _text(admin_name), max_len=80)
+    password = _text(admin_password)
+    if password or password_required:
+        c.password("admin_password", password, personal=(clean_email,))
+    if (
+        "slug" not in c.errors
+        and session.exec(select(Tenant.id).where(Tenant.slug == clean_slug)).first()
+    ):
+        c.fail("slug", slug_taken_key, slug=clean_slug)
+    return NewTenant(
+        slug=clean_slug,
+        name=clean_name,
+        kind=clean_kind,
+        timezone=clean_tz,
+        default_locale=clean_locale,
+        admin_email=clean_email or "",
+        admin_name=clean_admin,
+        admin_password=password,
+    )
+
+
+def insert_tenant(
+    session: TenantSession,
+    new: NewTenant,
+    *,
+    now: datetime,
+    slug_taken_key: str = "field.slug_taken",
+) -> Tenant:
+    """Insert the tenant (in trial) at the platform level; a slug taken meanwhile
+    is the same field error as one taken before."""
+    tenant = Tenant(
+        slug=new.slug,
+        name=new.name,
+        kind=TenantKind(new.kind),
+        timezone=new.timezone,
+        default_locale=Locale(new.default_locale),
+        status=TenantStatus.TRIAL,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(tenant)
+            session.flush()
+    except IntegrityError:
+        raise FieldErrors.single("slug", slug_taken_key, slug=new.slug) from None
+    on_commit(session, invalidate_tenant_cache)
+    return tenant
+
+
+def insert_first_admin(
+    session: TenantSession, new: NewTenant, *, tenant_id: int, now: datetime, inviter: str
+) -> StaffMember:
+    """Move the session into the new tenant and create its first admin: active
+    with the password when there is one, else invited by email."""
+    bind_tenant(session, tenant_id)
+    if new.admin_password:
+        admin = StaffMember(
+            email=new.admin_email,
+            name=new.admin_name,
+            role=StaffRole.TENANT_ADMIN,
+            status=AccountStatus.ACTIVE,
+            password_hash=hash_password(new.admin_password),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(admin)
+        session.flush()
+        return admin
+    return create_invitation(
+        session,
+        email=new.admin_email,
+        name=new.admin_name,
+        role=StaffRole.TENANT_ADMIN,
+        inviter=inviter,
+    )
+
+
 def onboard_tenant(
     *,
     session: TenantSession,
@@ -94,37 +214,23 @@ def onboard_tenant(
     """
     require_operator(actor)
     c = Checker()
-    clean_slug = c.slug("slug", slug)
-    clean_name = c.text("name", name, max_len=120)
-    clean_kind = c.choice("kind", kind, [k.value for k in TenantKind])
-    clean_tz = c.timezone("timezone", timezone)
-    clean_locale = c.locale("default_locale", default_locale)
-    clean_email = c.email("admin_email", admin_email)
-    clean_admin = c.text("admin_name", admin_name, max_len=80)
-    if admin_password:
-        c.password("admin_password", admin_password, personal=(clean_email,))
-    if clean_slug and session.exec(select(Tenant.id).where(Tenant.slug == clean_slug)).first():
-        c.fail("slug", "field.slug_taken")
+    new = check_new_tenant(
+        session,
+        c,
+        slug=slug,
+        name=name,
+        kind=kind,
+        timezone=timezone,
+        default_locale=default_locale,
+        admin_email=admin_email,
+        admin_name=admin_name,
+        admin_password=admin_password,
+        password_required=False,
+    )
     c.raise_if_any()
-    assert clean_email is not None
 
     now = utcnow()
-    tenant = Tenant(
-        slug=clean_slug,
-        name=clean_name,
-        kind=TenantKind(clean_kind),
-        timezone=clean_tz,
-        default_locale=Locale(clean_locale),
-        status=TenantStatus.TRIAL,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(tenant)
-            session.flush()
-    except IntegrityError:
-        raise FieldErrors.single("slug", "field.slug_taken") from None
+    tenant = insert_tenant(session, new, now=now)
     assert tenant.id is not None
     record_platform(
         session,
@@ -134,30 +240,9 @@ def onboard_tenant(
         target_id=tenant.id,
         ip=ip,
         subject_tenant_id=tenant.id,
-        details={"slug": clean_slug, "admin": clean_email},
+        details={"slug": new.slug, "admin": new.admin_email},
     )
-
-    bind_tenant(session, tenant.id)
-    if admin_password:
-        admin = StaffMember(
-            email=clean_email,
-            name=clean_admin,
-            role=StaffRole.TENANT_ADMIN,
-            status=AccountStatus.ACTIVE,
-            password_hash=hash_password(admin_password),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(admin)
-        session.flush()
-    else:
-        admin = create_invitation(
-            session,
-            email=clean_email,
-            name=clean_admin,
-            role=StaffRole.TENANT_ADMIN,
-            inviter=actor.name,
-        )
+    admin = insert_first_admin(session, new, tenant_id=tenant.id, now=now, inviter=actor.name)
     assert admin.id is not None
     record(
         session,
@@ -167,10 +252,9 @@ def onboard_tenant(
         target_type="tenant",
         target_id=tenant.id,
         ip=ip,
-        details={"admin": clean_email, "by_operator": actor.id},
+        details={"admin": new.admin_email, "by_operator": actor.id},
     )
-    on_commit(session, invalidate_tenant_cache)
-    return Onboarded(tenant=_row(tenant), admin_id=admin.id, admin_invited=not admin_password)
+    return Onboarded(tenant=_row(tenant), admin_id=admin.id, admin_invited=not new.admin_password)
 
 
 def set_tenant_status(
