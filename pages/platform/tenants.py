@@ -32,6 +32,7 @@ from prm_saas.platform.services import list_tenants, onboard_tenant, set_tenant_
 KINDS = [("clinic", "kind.clinic"), ("checkup_center", "kind.checkup_center")]
 LOCALES = [("zh-CN", "lang.zh"), ("en", "lang.en")]
 STATUSES = ["trial", "active", "past_due", "suspended"]
+INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
 
 
 class TenantsState(FormMixin, AppState):
@@ -46,6 +47,10 @@ class TenantsState(FormMixin, AppState):
     plan_open: bool = False
     plan_for: dict[str, str] = {}  # noqa: RUF012 - Reflex state var (the dialog's tenant)
     _plan_tenant_id: int | None = None
+    # Suspend / resume with a reason: the dialog's tenant and which of the two.
+    status_open: bool = False
+    status_for: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
+    _status_tenant_id: int | None = None
 
     def _read(self, s: Any, p: Any) -> tuple[list[dict[str, str]], list[dict[str, str]], int]:
         tenants = list_tenants(session=s, actor=p, query=self.query)
@@ -66,6 +71,13 @@ class TenantsState(FormMixin, AppState):
                     "plan_zh": cur.name_zh if cur else "",
                     "plan_en": cur.name_en if cur else "",
                     "mrr": yuan(cur.monthly_fen) if cur else "",
+                    "usage": "",
+                    "inv_status": "",
+                    "inv_amount": "",
+                    "inv_date": "",
+                    "trial_end": "",
+                    "past_due_since": "",
+                    "suspension": "",
                 }
             )
         options = [
@@ -138,18 +150,49 @@ class TenantsState(FormMixin, AppState):
         return self._refresh()
 
     @rx.event
-    def set_status(self, tenant_id: int, status: str) -> Any:
-        """Suspend, activate, ..."""
+    def open_status(self, tenant_id: str, action: str) -> None:
+        """The suspend / resume dialog for one listed tenant (asks for a reason)."""
+        self._clear()
+        wanted = client_id(tenant_id)
+        found = [r for r in self.rows if r["id"] == str(wanted)]
+        if wanted is None or not found or action not in ("suspend", "resume"):
+            return
+        self._status_tenant_id = wanted
+        self.status_for = {"name": found[0]["name"], "action": action}
+        self.status_open = True
+
+    @rx.event
+    def set_status_open(self, value: bool) -> None:
+        """Open or close the suspend / resume dialog."""
+        self.status_open = bool(value)
+        self.field_errors = {}
+        self.error = ""
+
+    @rx.event
+    def apply_status(self, form: dict[str, Any]) -> Any:
+        """Suspend or resume the dialog's tenant with the reason typed (the service
+        requires it and audits it)."""
         self._clear()
         ip, _ua = self._client()
-        _r, ev = self._run(
+        tenant_id = self._status_tenant_id
+        action = self.status_for.get("action", "")
+        if tenant_id is None or action not in ("suspend", "resume"):
+            return None
+        status = "suspended" if action == "suspend" else "active"
+        done, ev = self._run(
             PrincipalKind.OPERATOR,
             lambda s, p: set_tenant_status(
                 session=s, actor=p, tenant_id=tenant_id, status=status, ip=ip
             ),
             self._fail,
         )
-        return ev or self._refresh()
+        if ev is not None or self.error:
+            return ev
+        _ = done
+        self.status_open = False
+        key = "console_ui.suspended_ok" if action == "suspend" else "console_ui.resumed_ok"
+        self.notice = self.tr(key, name=self.status_for.get("name", ""))
+        return self._refresh()
 
     @rx.event
     def open_plan(self, tenant_id: str) -> None:
@@ -266,6 +309,27 @@ def plan_dialog() -> rx.Component:
     )
 
 
+def status_dialog() -> rx.Component:
+    """Suspend or resume one tenant; the reason is required and audited."""
+    s = TenantsState
+    suspend = s.status_for["action"] == "suspend"
+    return form_dialog(
+        s,
+        open_var=s.status_open,
+        on_open_change=s.set_status_open,
+        on_submit=s.apply_status,
+        trigger=None,
+        title=rx.hstack(
+            rx.cond(suspend, t("console_ui.suspend_title"), t("console_ui.resume_title")),
+            rx.text("·"),
+            rx.text(s.status_for["name"]),
+        ),
+        fields=[field(s, "console_ui.reason", "reason")],
+        submit_key="console_ui.confirm",
+        submit_id="confirm-status",
+    )
+
+
 def create_dialog() -> rx.Component:
     """The onboarding form."""
     s = TenantsState
@@ -310,7 +374,6 @@ def create_dialog() -> rx.Component:
 
 def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
     s = TenantsState
-    tid = r["id"].to(int)
     return rx.table.row(
         rx.table.cell(r["name"]),
         rx.table.cell(rx.code(r["slug"])),
@@ -337,6 +400,47 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
             class_name="tenant-plan",
         ),
         rx.table.cell(r["mrr"], class_name="tenant-mrr"),
+        rx.table.cell(r["usage"], class_name="tenant-usage"),
+        rx.table.cell(
+            rx.cond(
+                r["inv_status"] != "",
+                rx.vstack(
+                    rx.hstack(
+                        rx.badge(
+                            t_var("billing_ui.inv", r["inv_status"], INVOICE_STATUSES),
+                            color_scheme=rx.match(
+                                r["inv_status"], ("paid", "green"), ("open", "amber"), "gray"
+                            ),
+                        ),
+                        rx.text(r["inv_amount"], size="1"),
+                        spacing="1",
+                    ),
+                    rx.text(r["inv_date"], size="1", color_scheme="gray"),
+                    spacing="1",
+                ),
+                rx.text(t("console_ui.none"), color_scheme="gray"),
+            ),
+            class_name="tenant-invoice",
+        ),
+        rx.table.cell(
+            rx.cond(
+                r["past_due_since"] != "",
+                rx.text(t("console_ui.past_due_since_label"), r["past_due_since"], size="1"),
+                rx.cond(
+                    r["trial_end"] != "",
+                    rx.text(t("console_ui.trial_until_label"), r["trial_end"], size="1"),
+                ),
+            ),
+            rx.cond(
+                r["suspension"] != "",
+                rx.text(
+                    t_var("console_ui.suspension", r["suspension"], ["billing", "manual"]),
+                    size="1",
+                    color_scheme="red",
+                ),
+            ),
+            class_name="tenant-dates",
+        ),
         rx.table.cell(
             rx.hstack(
                 rx.link(t("platform.open"), href="/t/" + r["slug"] + "/admin/login"),
@@ -350,18 +454,20 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
                 rx.cond(
                     r["status"] == "suspended",
                     rx.button(
-                        t("platform.activate"),
+                        t("console_ui.resume"),
                         size="1",
                         variant="soft",
                         color_scheme="green",
-                        on_click=s.set_status(tid, "active"),
+                        on_click=s.open_status(r["id"], "resume"),
+                        id="resume-" + r["slug"],
                     ),
                     rx.button(
-                        t("platform.suspend"),
+                        t("console_ui.suspend"),
                         size="1",
                         variant="soft",
                         color_scheme="red",
-                        on_click=s.set_status(tid, "suspended"),
+                        on_click=s.open_status(r["id"], "suspend"),
+                        id="suspend-" + r["slug"],
                     ),
                 ),
                 spacing="3",
@@ -392,6 +498,7 @@ def tenants_page() -> rx.Component:
             ),
             form_error(s),
             plan_dialog(),
+            status_dialog(),
             rx.text(
                 t("subscription.mrr"), ": ", s.total_mrr, size="2", weight="medium", id="total-mrr"
             ),
@@ -408,6 +515,9 @@ def tenants_page() -> rx.Component:
                                 "common.created",
                                 "subscription.plan",
                                 "subscription.mrr",
+                                "console_ui.usage",
+                                "console_ui.last_invoice",
+                                "console_ui.dates",
                                 "common.actions",
                             )
                         ]
