@@ -31,10 +31,25 @@ HEADERS = [
     "plans.name_zh",
     "plans.name_en",
     "plans.monthly",
+    "console_ui.limits_short",
+    "console_ui.messages_short",
+    "console_ui.trial_days",
     "common.status",
     "plans.sort_order",
     "common.actions",
 ]
+
+
+# The plan's limits as the editor names them (empty = unlimited; the service parses).
+LIMIT_FIELDS = (
+    "max_staff",
+    "max_locations",
+    "max_active_patients",
+    "messages_included",
+    "message_overage_yuan",
+    "messages_cap",
+    "trial_days",
+)
 
 
 def _plan_dict(p: PlanRow) -> dict[str, str]:
@@ -47,6 +62,14 @@ def _plan_dict(p: PlanRow) -> dict[str, str]:
         "monthly_yuan": p.monthly_yuan,
         "active": "1" if p.active else "",
         "sort_order": str(p.sort_order),
+        "max_staff": "",
+        "max_locations": "",
+        "max_active_patients": "",
+        "messages_included": "",
+        "message_overage_yuan": "",
+        "message_overage": "",
+        "messages_cap": "",
+        "trial_days": "",
     }
 
 
@@ -159,6 +182,16 @@ def editor() -> rx.Component:
                 placeholder="2999",
             ),
             field(s, "plans.sort_order", "sort_order", default_value=s.editing["sort_order"]),
+            rx.heading(t("console_ui.limits"), size="3"),
+            rx.grid(
+                *[
+                    field(s, f"console_ui.{name}", name, default_value=s.editing[name])
+                    for name in LIMIT_FIELDS
+                ],
+                columns="2",
+                spacing="3",
+                width="100%",
+            ),
             rx.hstack(
                 rx.checkbox(
                     name="active",
@@ -175,6 +208,11 @@ def editor() -> rx.Component:
     )
 
 
+def _limit(value: rx.Var[str]) -> rx.Component:
+    """A limit, or "unlimited" when the plan has none."""
+    return rx.cond(value != "", rx.text(value, as_="span"), t("billing_ui.unlimited"))
+
+
 def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
     s = PlansState
     return rx.table.row(
@@ -182,6 +220,23 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
         rx.table.cell(r["name_zh"]),
         rx.table.cell(r["name_en"]),
         rx.table.cell(r["monthly"]),
+        rx.table.cell(
+            _limit(r["max_staff"]),
+            " / ",
+            _limit(r["max_locations"]),
+            " / ",
+            _limit(r["max_active_patients"]),
+            class_name="plan-limits",
+        ),
+        rx.table.cell(
+            r["messages_included"],
+            " / ",
+            r["message_overage"],
+            " / ",
+            _limit(r["messages_cap"]),
+            class_name="plan-messages",
+        ),
+        rx.table.cell(r["trial_days"], class_name="plan-trial"),
         rx.table.cell(
             rx.cond(
                 r["active"] == "1",
