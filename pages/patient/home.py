@@ -264,6 +264,7 @@ def landing() -> rx.Component:
                     align="center",
                 ),
             ),
+            rx.link(rx.button(t("signup_ui.link"), size="3"), href="/signup", id="signup-link"),
             rx.link(rx.button(t("landing.platform"), variant="outline"), href="/platform/login"),
             spacing="4",
             align="center",

@@ -45,6 +45,7 @@ def operator_login() -> rx.Component:
                 rx.heading(t("login.operator_title"), size="6"),
                 form_error(s),
                 sign_in_form(s, label_key="common.email", name="email", type="email"),
+                rx.link(t("signup_ui.link"), href="/signup", id="signup-link", size="2"),
             ),
             width="100%",
         )
