@@ -53,6 +53,7 @@ TASK_MODULES = (
     "prm_saas.campaigns.tasks",
     "prm_saas.automations.tasks",
     "prm_saas.dashboards.tasks",
+    "prm_saas.billing.tasks",
 )
 
 #: Tenants read per query when fanning out. Each batch is one short keyset query
@@ -187,6 +188,13 @@ def _make_app() -> Celery:
                 "task": "dashboards.rollup",
                 "schedule": crontab(minute=43),
                 "options": {"expires": 50 * 60},
+            },
+            # Platform billing, every 10 minutes: ended periods billed (usage, trial
+            # ends, renewals), Stripe accounts retried, past due beyond grace suspended.
+            "billing-cycle": {
+                "task": "billing.cycle",
+                "schedule": 600.0,
+                "options": {"expires": 9 * 60},
             },
             "housekeeping-sweep-hourly": {
                 "task": "housekeeping.sweep",

@@ -41,6 +41,11 @@ class Settings:
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # Platform billing (docs/design/billing.md): days a tenant stays past_due before
+    # it is suspended, and who renews subscriptions: "platform" (our beat creates and
+    # pays each period's invoice; localstripe has no clock) or "stripe" (Stripe does).
+    billing_grace_days: int = 7
+    billing_renewals: str = "platform"
 
     @property
     def fernet_key(self) -> bytes:
@@ -86,4 +91,10 @@ def get_settings() -> Settings:
         stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         stripe_js_url=os.environ.get("STRIPE_JS_URL")
         or (f"{stripe_base}/js.stripe.com/v3/" if stripe_base else "https://js.stripe.com/v3/"),
+        billing_grace_days=max(0, int(os.environ.get("PRM_BILLING_GRACE_DAYS", "7"))),
+        billing_renewals=(
+            "stripe"
+            if os.environ.get("PRM_BILLING_RENEWALS", "").strip() == "stripe"
+            else "platform"
+        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from prm_saas.api import health, messaging, payments, sso, tracking, webhooks
+from prm_saas.api import billing, health, messaging, payments, sso, tracking, webhooks
 
 
 def routes() -> list[BaseRoute]:
@@ -15,6 +15,7 @@ def routes() -> list[BaseRoute]:
         *sso.ROUTES,
         *webhooks.ROUTES,
         *payments.ROUTES,
+        *billing.ROUTES,
         *messaging.ROUTES,
         *tracking.ROUTES,
     ]

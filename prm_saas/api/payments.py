@@ -25,17 +25,19 @@ GET  /api/pay/<token>/return
 from __future__ import annotations
 
 import html
-import json
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from prm_saas.i18n import DEFAULT_LOCALE, normalize_locale, translate
+from prm_saas.api.stripe_pages import NO_STORE as _NO_STORE
+from prm_saas.api.stripe_pages import config_json, json_response
+from prm_saas.api.stripe_pages import page as _page
+from prm_saas.api.stripe_pages import page_locale as _locale
+from prm_saas.i18n import translate
 from prm_saas.orders import services
 from prm_saas.orders import stripe_gateway as gateway
 from prm_saas.orders.webhooks import (
@@ -49,15 +51,9 @@ from tenants.errors import DomainError, NotFound, TenantReadOnly
 from tenants.resolution import tenant_base_url, tenant_by_id
 from tenants.types import utcnow
 
-_NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _locale(value: str | None) -> str:
-    return normalize_locale(value) or DEFAULT_LOCALE
-
 
 def _json(payload: dict[str, str], status: int) -> JSONResponse:
-    return JSONResponse(payload, status_code=status, headers=_NO_STORE)
+    return json_response(dict(payload), status)
 
 
 # --- webhook -----------------------------------------------------------------------------
@@ -104,53 +100,6 @@ def _target(request: Request) -> _Target | None:
     if parsed is None:
         return None
     return _Target(*parsed)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _headers(nonce: str) -> dict[str, str]:
-    s = get_settings()
-    js = _origin(s.stripe_js_url)
-    api = _origin(s.stripe_api_base) if s.stripe_api_base else "https://api.stripe.com"
-    return {
-        **_NO_STORE,
-        "Referrer-Policy": "no-referrer",  # the token is in the URL
-        "Content-Security-Policy": (
-            f"default-src 'none'; script-src 'nonce-{nonce}' {js}; "
-            f"connect-src 'self' {api} {js}; frame-src {js} https://hooks.stripe.com; "
-            "style-src 'unsafe-inline'; img-src 'self' data: https://*.stripe.com; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-    }
-
-
-_STYLE = (
-    "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;"
-    "max-width:30rem;margin:0 auto;padding:1.2rem 1rem;line-height:1.5;color:#1f2937}"
-    "h1{font-size:1.25rem;margin:.2rem 0 1rem}table{width:100%;border-collapse:collapse}"
-    "td{padding:.35rem 0;border-bottom:1px solid #e5e7eb}td.r{text-align:right}"
-    ".total{font-size:1.3rem;font-weight:700;color:#0f766e}"
-    "#card-element{border:1px solid #d1d5db;border-radius:.5rem;padding:.8rem;margin:1rem 0;"
-    "background:#fff}#card-element input{font-size:1rem;margin:.15rem;max-width:100%}"
-    "button{width:100%;font-size:1.05rem;padding:.85rem;border:0;border-radius:.5rem;"
-    "background:#0f766e;color:#fff;cursor:pointer}button:disabled{opacity:.6}"
-    "#pay-error{color:#b91c1c;min-height:1.4rem;margin:.6rem 0}.muted{color:#6b7280}"
-    "a{color:#0f766e}"
-)
-
-
-def _page(locale: str, title: str, body: str, nonce: str, status: int = 200) -> HTMLResponse:
-    doc = (
-        f'<!doctype html><html lang="{html.escape(locale)}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>{body}</body></html>"
-    )
-    return HTMLResponse(doc, status_code=status, headers=_headers(nonce))
 
 
 def _not_found(locale: str) -> HTMLResponse:
@@ -249,8 +198,7 @@ def _render(page: services.PayPage, booking_url: str, token: str, lang: str | No
         "genericError": translate("orders.payment_unavailable", locale),
         "cardError": translate("orders.card_invalid", locale),
     }
-    # JSON in a script element: escape "<" so no "</script>" can end it early.
-    cfg_json = json.dumps(cfg).replace("<", "\\u003c")
+    cfg_json = config_json(cfg)
     body = (
         f"{head}<div id='card-element'></div>"
         f"<div id='pay-error' role='alert'></div>"

@@ -29,6 +29,7 @@ from sqlalchemy import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
+from prm_saas.billing import webhooks as billing_webhooks
 from prm_saas.orders import stripe_gateway as gateway
 from prm_saas.orders.models import StripeEvent
 from prm_saas.orders.services import sync_payment_intent
@@ -115,6 +116,12 @@ def handle_stripe_webhook(*, payload: bytes, signature: str, now: datetime) -> W
         created = 0
     handled = etype.startswith(HANDLED_PREFIXES)
     tenant_id, intent_id = _subject(obj) if handled else (None, None)
+    # Platform billing (invoice.*, customer.subscription.*): re-read from Stripe now,
+    # outside any transaction; applied below in the claiming one.
+    billing = billing_webhooks.handles(etype)
+    fetched = billing_webhooks.fetch(etype, obj) if billing else None
+    if fetched is not None:
+        tenant_id = fetched.tenant_id
     _store(event_id, etype, created, tenant_id, payload.decode("utf-8", "replace"))
 
     with platform_session(allow_tenant_switch=True) as s:
@@ -126,6 +133,8 @@ def handle_stripe_webhook(*, payload: bytes, signature: str, now: datetime) -> W
         )
         if int(cast(CursorResult[Any], claimed).rowcount) != 1:
             return WebhookResult(event_id, "duplicate")
+        if billing:
+            return WebhookResult(event_id, billing_webhooks.apply(s, fetched, now=now))
         if tenant_id is None or intent_id is None:
             return WebhookResult(event_id, "ignored")
         if s.get(Tenant, tenant_id) is None:

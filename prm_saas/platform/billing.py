@@ -247,6 +247,52 @@ def _plan_code(session: TenantSession, plan_id: int) -> str:
     return plan.code if plan is not None else ""
 
 
+def switch_plan(
+    session: TenantSession,
+    *,
+    tenant_id: int,
+    plan: Plan,
+    at: datetime,
+    reason: str,
+    operator_id: int | None = None,
+) -> tuple[TenantSubscription, str]:
+    """The plan history's step, for every plan change (an operator's here, a tenant
+    admin's in ``prm_saas.billing``): the open subscription (if any) ends at ``at``
+    and one on ``plan`` starts at the same instant, at the plan's current price.
+    Returns the new row and the old plan's code ("" if there was none). The caller
+    has checked the plan and holds the tenant's lock (a lost race still fails on the
+    partial unique index: ``subscription.changed_meanwhile``)."""
+    assert plan.id is not None
+    current = _open_subscription(session, tenant_id)
+    if current is not None and current.plan_id == plan.id:
+        raise FieldErrors.single("plan_id", "subscription.same_plan", plan=plan.code)
+    old_code = ""
+    if current is not None:
+        if at < current.started_at:
+            raise ValueError("a plan change cannot end a subscription before it started")
+        old_code = _plan_code(session, current.plan_id)
+        current.ended_at = at
+        current.end_reason = reason
+        session.add(current)
+        session.flush()  # the partial unique index: the old row is closed first
+    sub = TenantSubscription(
+        subject_tenant_id=tenant_id,
+        plan_id=plan.id,
+        monthly_fen=plan.monthly_fen,
+        started_at=at,
+        reason=reason,
+        created_by_operator_id=operator_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(sub)
+            session.flush()
+    except IntegrityError:
+        # Another plan change of this tenant won the race (SQLite has no row lock).
+        raise DomainError("subscription.changed_meanwhile") from None
+    return sub, old_code
+
+
 def set_tenant_plan(
     *,
     session: TenantSession,
@@ -270,35 +316,14 @@ def set_tenant_plan(
     if not plan.active:
         raise FieldErrors.single("plan_id", "subscription.plan_inactive")
     assert tenant.id is not None
-    assert plan.id is not None
-    at = now or utcnow()
-    current = _open_subscription(session, tenant.id)
-    if current is not None and current.plan_id == plan.id:
-        raise FieldErrors.single("plan_id", "subscription.same_plan", plan=plan.code)
-    old_code = ""
-    if current is not None:
-        if at < current.started_at:
-            raise ValueError("a plan change cannot end a subscription before it started")
-        old_code = _plan_code(session, current.plan_id)
-        current.ended_at = at
-        current.end_reason = clean_reason
-        session.add(current)
-        session.flush()  # the partial unique index: the old row is closed first
-    sub = TenantSubscription(
-        subject_tenant_id=tenant.id,
-        plan_id=plan.id,
-        monthly_fen=plan.monthly_fen,
-        started_at=at,
+    sub, old_code = switch_plan(
+        session,
+        tenant_id=tenant.id,
+        plan=plan,
+        at=now or utcnow(),
         reason=clean_reason,
-        created_by_operator_id=actor.id,
+        operator_id=actor.id,
     )
-    try:
-        with session.begin_nested():
-            session.add(sub)
-            session.flush()
-    except IntegrityError:
-        # Another plan change of this tenant won the race (SQLite has no row lock).
-        raise DomainError("subscription.changed_meanwhile") from None
     record_platform(
         session,
         actor=actor,
