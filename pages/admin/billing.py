@@ -11,6 +11,7 @@ tenant's invoice the same NotFound as a missing one).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import reflex as rx
@@ -22,6 +23,10 @@ from components.layout import admin_layout
 from components.routing import page
 from prm_saas.accounts.authz import Permission
 from prm_saas.accounts.models import PrincipalKind
+from prm_saas.billing import services as billing
+from prm_saas.display import local_time, yuan
+from prm_saas.i18n import translate
+from tenants.types import utcnow
 
 INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
 INVOICE_COLORS = {
@@ -31,6 +36,119 @@ INVOICE_COLORS = {
     "void": "gray",
     "uncollectible": "red",
 }
+
+
+STAFF = PrincipalKind.STAFF
+
+
+def _both(key: str, **params: Any) -> dict[str, str]:
+    """A message in both languages (the page switches language without a round trip)."""
+    return {"zh": translate(key, "zh-CN", **params), "en": translate(key, "en", **params)}
+
+
+def _day(value: datetime | None, tz: str) -> str:
+    return local_time(value, tz)[:10]
+
+
+def _limit(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _usage_row(key: str, used: int, limit: int | None, note: dict[str, str]) -> dict[str, str]:
+    pct = 0 if not limit else min(100, round(used * 100 / limit))
+    return {
+        "key": key,
+        "used": str(used),
+        "limit": _limit(limit),
+        "pct": str(pct if limit else 0),
+        "over": "1" if limit is not None and used > limit else "",
+        "near": "1" if limit and used * 5 >= limit * 4 else "",
+        "note_zh": note.get("zh", ""),
+        "note_en": note.get("en", ""),
+    }
+
+
+def _plan_limits(p: billing.PlanInfo) -> dict[str, str]:
+    def lim(v: int | None) -> dict[str, str]:
+        return {"zh": "不限", "en": "unlimited"} if v is None else {"zh": str(v), "en": str(v)}
+
+    parts = [
+        ("billing_ui.usage_staff", lim(p.max_staff)),
+        ("billing_ui.usage_locations", lim(p.max_locations)),
+        ("billing_ui.usage_patients", lim(p.max_active_patients)),
+        ("billing_ui.usage_messages", lim(p.messages_included)),
+    ]
+    return {
+        lang: " · ".join(f"{translate(k, loc)} {v[lang]}" for k, v in parts)
+        for lang, loc in (("zh", "zh-CN"), ("en", "en"))
+    }
+
+
+def _overview_dict(o: billing.BillingOverview, tz: str, now: datetime) -> dict[str, str]:
+    plan = o.plan
+    if o.status == "trial" and o.trial_ends_at is not None:
+        left = max(0, -(-int((o.trial_ends_at - now).total_seconds()) // 86400))
+        text = _both("billing_ui.trial_left", days=left, date=_day(o.trial_ends_at, tz))
+    elif o.status == "active":
+        text = _both(
+            "billing_ui.active", start=_day(o.period_start, tz), end=_day(o.period_end, tz)
+        )
+    elif o.status == "past_due":
+        text = _both("billing_ui.past_due", date=_day(o.grace_ends_at, tz))
+    elif o.status == "suspended" and o.suspended_until_paid:
+        text = _both("billing_ui.suspended_billing")
+    elif o.status == "suspended":
+        text = _both("billing_ui.suspended_manual")
+    else:
+        text = {"zh": "", "en": ""}
+    return {
+        "status": o.status,
+        "status_zh": text["zh"],
+        "status_en": text["en"],
+        "plan_zh": plan.name_zh if plan else "",
+        "plan_en": plan.name_en if plan else "",
+        "plan_id": str(plan.id) if plan else "",
+        "monthly": yuan(plan.monthly_fen) if plan else "",
+        "next_estimate": yuan(o.next_invoice_fen) if plan and o.status != "trial" else "",
+        "card_brand": o.card.brand if o.card else "",
+        "card_last4": o.card.last4 if o.card else "",
+        "card_exp": o.card.exp if o.card else "",
+        "no_account": "" if o.has_stripe_account else "1",
+    }
+
+
+def _usage_rows(o: billing.BillingOverview) -> list[dict[str, str]]:
+    p, u = o.plan, o.usage
+    if p is None:
+        return []
+    note = _both(
+        "billing_ui.messages_note",
+        included=p.messages_included,
+        price=yuan(p.message_overage_fen),
+        cap=p.messages_cap if p.messages_cap is not None else "—",
+    )
+    return [
+        _usage_row("usage_staff", u.staff, p.max_staff, {}),
+        _usage_row("usage_locations", u.locations, p.max_locations, {}),
+        _usage_row("usage_patients", u.active_patients, p.max_active_patients, {}),
+        _usage_row("usage_messages", u.messages, p.messages_included, note),
+    ]
+
+
+def _invoice_dict(r: billing.InvoiceRow, tz: str) -> dict[str, str]:
+    period = (
+        f"{_day(r.period_start, tz)} – {_day(r.period_end, tz)}"
+        if r.period_start and r.period_end
+        else ""
+    )
+    return {
+        "id": str(r.id),
+        "number": r.number or "—",
+        "date": _day(r.created, tz),
+        "period": period,
+        "amount": yuan(r.total_fen),
+        "status": r.status,
+    }
 
 
 def _leave_app(url: str) -> Any:
@@ -52,7 +170,38 @@ class BillingPageState(FormMixin, AppState):
     _preview_plan_id: int | None = None
 
     def _refresh(self) -> Any:
-        return None
+        tz = self._tenant().timezone
+        now = utcnow()
+
+        def read(s: Any, p: Any) -> tuple[Any, Any, Any]:
+            return (
+                billing.billing_overview(session=s, actor=p, now=now),
+                billing.available_plans(session=s, actor=p),
+                billing.list_invoices(session=s, actor=p),
+            )
+
+        got, ev = self._run(STAFF, read, self._fail)
+        if got is None:
+            return ev
+        overview, plans, invoices = got
+        self.overview = _overview_dict(overview, tz, now)
+        self.usage = _usage_rows(overview)
+        current = overview.plan.id if overview.plan else None
+        self.plans = [
+            {
+                "id": str(p.id),
+                "code": p.code,
+                "name_zh": p.name_zh,
+                "name_en": p.name_en,
+                "monthly": yuan(p.monthly_fen),
+                "limits_zh": _plan_limits(p)["zh"],
+                "limits_en": _plan_limits(p)["en"],
+                "current": "1" if p.id == current else "",
+            }
+            for p in plans
+        ]
+        self.invoices = [_invoice_dict(r, tz) for r in invoices]
+        return ev
 
     @rx.event
     def load(self) -> Any:
@@ -76,8 +225,37 @@ class BillingPageState(FormMixin, AppState):
         wanted = client_id(plan_id)
         if wanted is None:
             return None
+        got, ev = self._run(
+            STAFF,
+            lambda s, p: billing.preview_plan_change(session=s, actor=p, plan_id=wanted),
+            self._fail,
+        )
+        if got is None:
+            return ev
         self._preview_plan_id = wanted
-        return None
+        over = _both("billing.downgrade_over_limit", over="; ".join(got.overages))
+        need_card = _both("billing.card_required")
+        self.preview = {
+            "old_zh": got.from_plan.name_zh,
+            "old_en": got.from_plan.name_en,
+            "new_zh": got.to_plan.name_zh,
+            "new_en": got.to_plan.name_en,
+            "new_monthly": yuan(got.to_plan.monthly_fen),
+            "free": "1" if got.in_trial else "",
+            "upgrade": "1" if got.net_fen > 0 else "",
+            "credit": yuan(-got.credit_fen),
+            "charge": yuan(got.charge_fen),
+            "total": yuan(got.net_fen),
+            "blocked_zh": over["zh"]
+            if got.overages
+            else (need_card["zh"] if got.card_required else ""),
+            "blocked_en": over["en"]
+            if got.overages
+            else (need_card["en"] if got.card_required else ""),
+            "card_required": "1" if got.card_required and not got.overages else "",
+        }
+        self.preview_open = True
+        return ev
 
     @rx.event
     def set_preview_open(self, value: bool) -> None:
@@ -88,14 +266,34 @@ class BillingPageState(FormMixin, AppState):
     def confirm_change(self) -> Any:
         """Change the plan as previewed (the service checks it again)."""
         self._clear()
+        plan_id = self._preview_plan_id
+        if plan_id is None:
+            return None
+        ip, _ua = self._client()
+        done, ev = self._run(
+            STAFF,
+            lambda s, p: billing.change_plan(session=s, actor=p, plan_id=plan_id, ip=ip),
+            self._fail,
+        )
+        if done is None:
+            return ev
         self.preview_open = False
-        return self._refresh()
+        self._preview_plan_id = None
+        name = self.preview.get("new_en" if self.lang == "en" else "new_zh", "")
+        ev = self._refresh()
+        self.notice = self.tr("billing_ui.changed_ok", name=name)
+        return ev
 
     @rx.event
     def update_card(self) -> Any:
         """Go to the Stripe.js card page (signed link, comes back here)."""
         self._clear()
-        return None
+        url, ev = self._run(
+            STAFF, lambda s, p: billing.card_page_url(session=s, actor=p), self._fail
+        )
+        if url is None:
+            return ev
+        return _leave_app(url)
 
     @rx.event
     def toggle_invoice(self, invoice_id: str) -> Any:
@@ -105,8 +303,23 @@ class BillingPageState(FormMixin, AppState):
             self.open_invoice = ""
             self.invoice_lines = []
             return None
+        got, ev = self._run(
+            STAFF,
+            lambda s, p: billing.invoice(session=s, actor=p, invoice_id=wanted),
+            self._fail,
+        )
+        if got is None:
+            return ev
         self.open_invoice = str(wanted)
-        return None
+        self.invoice_lines = [
+            {
+                "description": li.description,
+                "quantity": str(li.quantity),
+                "amount": yuan(li.amount_fen),
+            }
+            for li in got.lines
+        ]
+        return ev
 
 
 # --- view ------------------------------------------------------------------------------
@@ -118,18 +331,26 @@ def _status_line() -> rx.Component:
         o["status"],
         (
             "trial",
-            rx.callout(o["status_text"], icon="clock", color_scheme="blue", id="billing-status"),
+            rx.callout(
+                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
+                icon="clock",
+                color_scheme="blue",
+                id="billing-status",
+            ),
         ),
         (
             "active",
             rx.callout(
-                o["status_text"], icon="circle-check", color_scheme="green", id="billing-status"
+                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
+                icon="circle-check",
+                color_scheme="green",
+                id="billing-status",
             ),
         ),
         (
             "past_due",
             rx.callout(
-                o["status_text"],
+                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
                 icon="triangle-alert",
                 color_scheme="amber",
                 id="billing-status",
@@ -137,7 +358,12 @@ def _status_line() -> rx.Component:
         ),
         (
             "suspended",
-            rx.callout(o["status_text"], icon="lock", color_scheme="red", id="billing-status"),
+            rx.callout(
+                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
+                icon="lock",
+                color_scheme="red",
+                id="billing-status",
+            ),
         ),
         rx.fragment(),
     )
@@ -175,6 +401,10 @@ def _plan_card() -> rx.Component:
             ),
             _status_line(),
             rx.cond(
+                o["no_account"] == "1",
+                rx.text(t("billing_ui.not_configured"), size="1", color_scheme="gray"),
+            ),
+            rx.cond(
                 o["next_estimate"] != "",
                 rx.text(
                     t("billing_ui.next_invoice"),
@@ -191,7 +421,7 @@ def _plan_card() -> rx.Component:
     )
 
 
-def _usage_row(u: rx.Var[dict[str, str]]) -> rx.Component:
+def _usage_view(u: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text(
@@ -221,7 +451,14 @@ def _usage_row(u: rx.Var[dict[str, str]]) -> rx.Component:
             ),
             width="100%",
         ),
-        rx.cond(u["note"] != "", rx.text(u["note"], size="1", color_scheme="gray")),
+        rx.cond(
+            u["note_zh"] != "",
+            rx.text(
+                rx.cond(AppState.lang == "en", u["note_en"], u["note_zh"]),
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
         spacing="1",
         width="100%",
         id="usage-" + u["key"],
@@ -232,7 +469,7 @@ def _usage_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(t("billing_ui.usage"), size="4"),
-            rx.foreach(BillingPageState.usage, _usage_row),
+            rx.foreach(BillingPageState.usage, _usage_view),
             spacing="3",
             width="100%",
         ),
@@ -247,7 +484,7 @@ def _plan_choice(p: rx.Var[dict[str, str]]) -> rx.Component:
         rx.vstack(
             rx.text(rx.cond(en, p["name_en"], p["name_zh"]), weight="bold"),
             rx.text(p["monthly"], t("signup_ui.per_month"), size="2"),
-            rx.text(p["limits"], size="1", color_scheme="gray"),
+            rx.text(rx.cond(en, p["limits_en"], p["limits_zh"]), size="1", color_scheme="gray"),
             rx.cond(
                 p["current"] == "1",
                 rx.badge(t("billing_ui.current"), color_scheme="green"),
@@ -309,13 +546,36 @@ def _preview_dialog() -> rx.Component:
                         spacing="2",
                     ),
                 ),
+                rx.cond(
+                    pv["blocked_zh"] != "",
+                    rx.callout(
+                        rx.cond(en, pv["blocked_en"], pv["blocked_zh"]),
+                        icon="circle-alert",
+                        color_scheme="red",
+                        id="preview-blocked",
+                        width="100%",
+                    ),
+                ),
                 form_error(s, where="dialog"),
                 rx.hstack(
                     rx.dialog.close(
                         rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
                     ),
-                    rx.button(
-                        t("billing_ui.confirm"), on_click=s.confirm_change, id="confirm-change"
+                    rx.cond(
+                        pv["card_required"] == "1",
+                        rx.button(
+                            t("billing_ui.update_card"),
+                            on_click=s.update_card,
+                            id="preview-update-card",
+                        ),
+                    ),
+                    rx.cond(
+                        pv["blocked_zh"] == "",
+                        rx.button(
+                            t("billing_ui.confirm"),
+                            on_click=s.confirm_change,
+                            id="confirm-change",
+                        ),
                     ),
                     justify="end",
                     width="100%",
@@ -430,7 +690,7 @@ def _invoices() -> rx.Component:
     return rx.vstack(
         rx.heading(t("billing_ui.invoices"), size="4"),
         rx.cond(
-            s.invoices.length() > 0,
+            s.invoices.length() > 0,  # type: ignore[attr-defined]
             rx.table.root(
                 rx.table.header(
                     rx.table.row(

@@ -197,7 +197,7 @@ def _form() -> rx.Component:
             ),
             rx.heading(t("signup_ui.plan_section"), size="3", margin_top="8px"),
             rx.cond(
-                s.plans.length() > 0,
+                s.plans.length() > 0,  # type: ignore[attr-defined]
                 rx.vstack(rx.foreach(s.plans, _plan_option), width="100%", spacing="2"),
                 rx.text(t("signup_ui.no_plans"), color_scheme="gray", id="no-plans"),
             ),
