@@ -30,6 +30,8 @@ from prm_saas.accounts.authz import Permission, Principal
 from prm_saas.accounts.models import PrincipalKind
 from prm_saas.accounts.patients import set_my_locale
 from prm_saas.accounts.staff import set_my_staff_locale
+from prm_saas.billing.staff_notice import staff_billing_notice
+from prm_saas.display import local_time
 from prm_saas.i18n import LOCALES, translate
 from tenants.db import TenantSession, platform_session, tenant_session
 from tenants.errors import DomainError, FieldErrors, NotFound
@@ -93,6 +95,10 @@ class AppState(rx.State):
     tenant_locale: str = "zh-CN"
     user_name: str = ""
     user_role: str = ""
+    # Staff banners: the day a past-due tenant is suspended unless paid (tenant's
+    # zone), and whether a suspension is for unpaid bills.
+    billing_grace_until: str = ""
+    billing_suspension: bool = False
 
     @rx.var
     def lang(self) -> str:
@@ -191,9 +197,14 @@ class AppState(rx.State):
             return None
         if kind is None:
             return None
+        self.billing_grace_until, self.billing_suspension = "", False
         try:
-            with self._uow(kind) as (_s, principal):
-                pass
+            with self._uow(kind) as (session, principal):
+                if kind == PrincipalKind.STAFF and self.tenant_status in ("past_due", "suspended"):
+                    notice = staff_billing_notice(session=session, actor=principal)
+                    tz = res.tenant.timezone if res.tenant else "Asia/Shanghai"
+                    self.billing_grace_until = local_time(notice.grace_ends_at, tz)[:10]
+                    self.billing_suspension = notice.billing_suspension
         except SessionExpired:
             self.user_name = self.user_role = ""
             return self._to_login(kind)

@@ -108,14 +108,35 @@ def brand(size: str = "4") -> rx.Component:
     )
 
 
+def _billing_link() -> rx.Component:
+    """For tenant admins in the admin pages: the way to the billing page."""
+    return rx.cond(
+        AppState.is_admin & (AppState.user_name != ""),
+        rx.link(
+            " ",
+            t("billing_ui.banner_link"),
+            href=AppState.base_path + "/admin/billing",
+            id="banner-billing-link",
+            margin_left="8px",
+        ),
+    )
+
+
 def status_banner() -> rx.Component:
     """Read-only notice for suspended tenants, a reminder for past-due ones."""
     return rx.fragment(
         rx.cond(
             AppState.read_only,
-            rx.callout(
-                t("read_only.banner"),
-                icon="lock",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("lock")),
+                rx.callout.text(
+                    rx.cond(
+                        AppState.billing_suspension,
+                        t("billing_ui.banner_suspended_billing"),
+                        t("read_only.banner"),
+                    ),
+                    _billing_link(),
+                ),
                 color_scheme="orange",
                 id="read-only-banner",
                 width="100%",
@@ -123,8 +144,24 @@ def status_banner() -> rx.Component:
         ),
         rx.cond(
             AppState.tenant_status == "past_due",
-            rx.callout(
-                t("past_due.banner"), icon="triangle-alert", color_scheme="amber", width="100%"
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert")),
+                rx.callout.text(
+                    rx.cond(
+                        AppState.billing_grace_until != "",
+                        rx.text(
+                            t("billing_ui.banner_past_due_before"),
+                            rx.text(AppState.billing_grace_until, as_="span", weight="bold"),
+                            t("billing_ui.banner_past_due_after"),
+                            as_="span",
+                        ),
+                        t("past_due.banner"),
+                    ),
+                    _billing_link(),
+                ),
+                color_scheme="amber",
+                width="100%",
+                id="past-due-banner",
             ),
         ),
     )

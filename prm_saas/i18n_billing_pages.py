@@ -150,19 +150,18 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
         "Your billing account is still being set up; please come back shortly.",
     ),
     # --- banners -----------------------------------------------------------------------
-    "billing_ui.banner_past_due": (
-        "本机构付款逾期，如未在 {date} 前付款，将被暂停为只读。",
-        "This organisation's payment is past due; unless it is paid by {date} it will be "
-        "suspended (read-only).",
+    "billing_ui.banner_past_due_before": (
+        "本机构付款逾期，如未在 ",
+        "This organisation's payment is past due; unless it is paid by ",
     ),
-    "billing_ui.banner_past_due_nodate": (
-        "本机构付款逾期，请尽快付款以免被暂停。",
-        "This organisation's payment is past due; pay soon to avoid suspension.",
+    "billing_ui.banner_past_due_after": (
+        " 前付款，将被暂停为只读。",
+        ", it will be suspended (read-only).",
     ),
     "billing_ui.banner_suspended_billing": (
-        "本机构因未付款已暂停，目前只读。管理员付清账单后即恢复。",
-        "This organisation is suspended for non-payment and is read-only until an "
-        "administrator pays the open invoices.",
+        "本机构因账单未付已暂停：数据只读。管理员更新银行卡并付清账单后即恢复。",
+        "This organisation is suspended for unpaid invoices: everything is read-only until "
+        "an administrator updates the card and pays them.",
     ),
     "billing_ui.banner_link": ("前往账单页", "Go to billing"),
     # --- platform console -------------------------------------------------------------
