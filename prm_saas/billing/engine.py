@@ -130,6 +130,12 @@ def open_account(
     switch_plan(session, tenant_id=tenant_id, plan=plan, at=now, reason="signup")
 
 
+def account_key(tb: TenantBilling) -> str:
+    """What tells this billing account apart from another with the same tenant id (a
+    rebuilt database): the instant it was opened, in microseconds."""
+    return str(int(tb.created_at.timestamp() * 1_000_000))
+
+
 def _trial_end_for_stripe(tb: TenantBilling, now: datetime) -> datetime:
     target = tb.trial_ends_at if in_trial(tb) else tb.current_period_end
     return max(target or now, now + MIN_TRIAL_AHEAD)
@@ -150,7 +156,10 @@ def ensure_stripe_account(tenant_id: int, *, now: datetime | None = None) -> boo
                 return False
             if not tb.stripe_customer_id:
                 tb.stripe_customer_id = gateway.find_or_create_customer(
-                    tenant_id=tenant_id, email=tb.billing_email, name=tenant.name
+                    tenant_id=tenant_id,
+                    account_key=account_key(tb),
+                    email=tb.billing_email,
+                    name=tenant.name,
                 )
                 tb.updated_at = at
                 s.add(tb)
@@ -170,6 +179,7 @@ def ensure_stripe_account(tenant_id: int, *, now: datetime | None = None) -> boo
                 plan_id=stripe_plan,
                 trial_end=_trial_end_for_stripe(tb, at),
                 tenant_id=tenant_id,
+                account_key=account_key(tb),
             )
             tb.stripe_subscription_id, tb.stripe_plan_id = sub.id, stripe_plan
             tb.updated_at = at

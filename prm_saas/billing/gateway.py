@@ -214,21 +214,24 @@ def _is_missing(exc: stripe.StripeError) -> bool:
 # --- customers ------------------------------------------------------------------------
 
 
-def find_or_create_customer(*, tenant_id: int, email: str, name: str) -> str:
-    """The tenant's Stripe customer (metadata ``tenant_id``), created if none exists yet
-    (one found by email and metadata is reused: a crash after the create left it)."""
+def find_or_create_customer(*, tenant_id: int, account_key: str, email: str, name: str) -> str:
+    """The tenant's Stripe customer (metadata ``tenant_id`` and ``account``: a key of
+    the billing account, so a database rebuilt with the same tenant ids never picks up
+    an old customer), created if none exists yet (one found by email and metadata is
+    reused: a crash after the create left it)."""
     c = client().v1.customers
+    meta = {"tenant_id": str(tenant_id), "account": account_key}
     try:
         if email:
             for cus in c.list(params={"email": email, "limit": 100}).data:
-                if _metadata(cus).get("tenant_id") == str(tenant_id):
+                if _metadata(cus) == meta:
                     return str(cus["id"])
-        params: dict[str, Any] = {"name": name, "metadata": {"tenant_id": str(tenant_id)}}
+        params: dict[str, Any] = {"name": name, "metadata": meta}
         if email:
             params["email"] = email
         cus = c.create(
             params=params,  # type: ignore[arg-type]
-            options={"idempotency_key": f"prm-customer-{tenant_id}"},
+            options={"idempotency_key": _idem("customer", str(tenant_id), account_key)},
         )
     except stripe.StripeError as exc:
         raise _fail("create customer", exc) from exc
@@ -324,24 +327,25 @@ def ensure_plan(*, code: str, name: str, monthly_fen: int) -> str:
 
 
 def find_or_create_subscription(
-    *, customer_id: str, plan_id: str, trial_end: datetime, tenant_id: int
+    *, customer_id: str, plan_id: str, trial_end: datetime, tenant_id: int, account_key: str
 ) -> SubscriptionView:
     """The customer's subscription made by us (metadata ``tenant_id``), or a new one on
     ``plan_id`` trialing until ``trial_end`` (our beat bills each period, so Stripe must
     not invoice at creation: the trial end is always in the future)."""
     c = client().v1.subscriptions
     try:
+        meta = {"tenant_id": str(tenant_id), "account": account_key}
         for sub in c.list(params={"customer": customer_id, "limit": 100}).data:
-            if _metadata(sub).get("tenant_id") == str(tenant_id):
+            if _metadata(sub) == meta:
                 return _subscription(sub)
         sub = c.create(
             params={
                 "customer": customer_id,
                 "items": [{"plan": plan_id}],
                 "trial_end": int(trial_end.timestamp()),
-                "metadata": {"tenant_id": str(tenant_id)},
+                "metadata": meta,
             },
-            options={"idempotency_key": f"prm-subscription-{tenant_id}"},
+            options={"idempotency_key": _idem("subscription", str(tenant_id), account_key)},
         )
     except stripe.StripeError as exc:
         raise _fail("create subscription", exc) from exc
