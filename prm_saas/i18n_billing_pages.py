@@ -192,6 +192,8 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "console_ui.message_overage_yuan": ("超出每条价格（元）", "Price per extra message (yuan)"),
     "console_ui.messages_cap": ("每期消息硬上限", "Hard message cap per period"),
     "console_ui.trial_days": ("试用天数", "Trial days"),
+    "console_ui.message_overage_short": ("超出每条", "extra each"),
+    "console_ui.cap_short": ("上限", "cap"),
     "console_ui.limits_short": ("员工/门店/患者", "Staff / locations / patients"),
     "console_ui.messages_short": ("消息 含/超出/上限", "Messages incl. / extra / cap"),
 }
