@@ -39,8 +39,9 @@ BILLING: dict[str, tuple[str, str]] = {
     ),
     "billing.same_plan": ("您已在使用套餐 {plan}。", "You are already on the {plan} plan."),
     "billing.downgrade_over_limit": (
-        "无法降级：当前用量超出新套餐的限额（{over}）。请先减少用量。",
-        "Cannot downgrade: current usage is over the new plan's limits ({over}). Reduce it first.",
+        "无法降级：当前用量超出新套餐的限额（{over_zh}）。请先减少用量。",
+        "Cannot downgrade: current usage is over the new plan's limits ({over_en}). "
+        "Reduce it first.",
     ),
     "billing.over.staff": ("员工 {used}/{limit}", "staff {used}/{limit}"),
     "billing.over.locations": ("门店 {used}/{limit}", "locations {used}/{limit}"),

@@ -385,9 +385,13 @@ def change_plan(
             raise FieldErrors.single("plan_id", "billing.same_plan", plan=plan.code)
         downgrade = plan.monthly_fen <= sub.monthly_fen
     if downgrade:
-        over = _over_text(session, tid, plan, actor.locale or "zh-CN")
-        if over:
-            raise DomainError("billing.downgrade_over_limit", over="; ".join(over))
+        over_zh = _over_text(session, tid, plan, "zh-CN")
+        if over_zh:
+            raise DomainError(
+                "billing.downgrade_over_limit",
+                over_zh="；".join(over_zh),
+                over_en="; ".join(_over_text(session, tid, plan, "en")),
+            )
     assert plan.id is not None
     done = engine.change_plan(tenant_id=tid, plan_id=plan.id, actor=actor, now=at, ip=ip)
     record(

@@ -128,7 +128,8 @@ def test_usage_beyond_the_allowance_is_on_the_next_invoice_exactly_once(world: W
     ]
     assert usage[1].stripe_invoice_item_id.startswith("ii_")
     renewal = h.invoices(world.a)[-1]
-    assert (renewal.billing_reason, renewal.status, renewal.total_fen) == ("renewal", "paid", 101500)
+    assert (renewal.billing_reason, renewal.status) == ("renewal", "paid")
+    assert renewal.total_fen == 101500
     assert sorted((ln["kind"], ln["amount_fen"]) for ln in h.lines(renewal)) == [
         ("subscription", 100000),
         ("usage", 1500),
