@@ -236,6 +236,7 @@ def _merge_catalogs() -> None:
     from prm_saas.i18n_membership_admin import MEMBERSHIP_ADMIN
     from prm_saas.i18n_orders import ORDERS
     from prm_saas.i18n_platform_billing import PLATFORM_BILLING
+    from prm_saas.i18n_signup import SIGNUP
     from prm_saas.i18n_tags import TAGS
     from prm_saas.i18n_tracking import TRACKING
     from prm_saas.i18n_ui import UI
@@ -255,6 +256,7 @@ def _merge_catalogs() -> None:
         CAMPAIGNS,
         AUTOMATIONS,
         PLATFORM_BILLING,
+        SIGNUP,
         BILLING,
         MARKETING_PAGES,
         DASHBOARDS,

@@ -16,6 +16,7 @@ from prm_saas.accounts.credentials import hash_password
 from prm_saas.accounts.models import Patient, PatientPublic, Sex
 from prm_saas.audit.services import record
 from prm_saas.automations.hooks import fire as fire_automations
+from prm_saas.billing.limits import Resource, require_room
 from prm_saas.i18n import normalize_locale
 from prm_saas.membership import referrals
 from prm_saas.membership.cards import issue_card
@@ -76,6 +77,8 @@ def register_patient(
         c.fail("email", "field.email_taken")
     referrer_id = referrals.referrer_for_code(session, c, "referral_code", referral_code)
     c.raise_if_any()
+    # The clinic's plan may be full: the patient is told so without upgrade talk.
+    require_room(session, Resource.PATIENTS, for_patient=True)
 
     now = utcnow()
     patient = Patient(

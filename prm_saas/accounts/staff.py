@@ -19,6 +19,7 @@ from prm_saas.accounts.models import (
     StaffRole,
 )
 from prm_saas.audit.services import record
+from prm_saas.billing.limits import Resource, require_room
 from prm_saas.messaging.delivery import deliver_after_commit
 from prm_saas.messaging.models import Channel
 from prm_saas.messaging.outbox import enqueue_to_address
@@ -112,6 +113,7 @@ def invite_staff(
         c.fail("email", "field.email_taken_staff")
     c.raise_if_any()
     assert clean_email is not None
+    require_room(session, Resource.STAFF)  # a seat per invitation (docs/design/billing.md)
     member = create_invitation(
         session, email=clean_email, name=clean_name, role=StaffRole(clean_role), inviter=actor.name
     )
@@ -294,6 +296,7 @@ def set_staff_enabled(
         # Already so: nothing to change, nothing to audit.
         return StaffMemberPublic.model_validate(member, from_attributes=True)
     if enabled:
+        require_room(session, Resource.STAFF)  # enabling takes a seat again
         member.status = (
             AccountStatus.ACTIVE
             if member.password_hash or member.sso_subject

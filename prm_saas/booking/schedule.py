@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from prm_saas.accounts.authz import Permission, Principal, require_staff
 from prm_saas.audit.services import record
+from prm_saas.billing import limits as plan_limits
 from prm_saas.booking.models import (
     BookingSettings,
     Closure,
@@ -202,6 +203,8 @@ def create_location(
         max_days_ahead=max_days_ahead,
         same_day_cutoff=same_day_cutoff,
     )
+    # The plan's limit on locations (docs/design/billing.md).
+    plan_limits.require_room(session, plan_limits.Resource.LOCATIONS)
     loc = Location(**fields)
     session.add(loc)
     session.flush()
@@ -242,6 +245,8 @@ def update_location(
         max_days_ahead=max_days_ahead,
         same_day_cutoff=same_day_cutoff,
     )
+    if active and not loc.active:
+        plan_limits.require_room(session, plan_limits.Resource.LOCATIONS)  # reopening counts again
     for k, v in fields.items():
         setattr(loc, k, v)
     loc.active = bool(active)

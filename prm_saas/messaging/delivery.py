@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
+from prm_saas.billing.limits import MessageCap, message_cap
 from prm_saas.messaging.channels import (
     ChannelAdapter,
     ChannelError,
@@ -103,6 +104,10 @@ class _Context:
     sms_config: SmsConfig
     base_url: str
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+    # The plan's hard message stop in this billing period (None: no cap) and the
+    # messages counted against it so far (counted once per batch, on first need).
+    plan_cap: MessageCap | None = None
+    plan_cap_used: int | None = None
 
     @property
     def origin(self) -> str:
@@ -139,6 +144,7 @@ def _context(session: TenantSession) -> _Context:
             sender=settings.sms_sender,
             callback_url=f"{origin}/api/webhooks/sms/{info.id}",
         ),
+        plan_cap=message_cap(session),
     )
 
 
@@ -170,6 +176,43 @@ def _over_cap(session: TenantSession, msg: Message, ctx: _Context, now: datetime
         )
     ).one()
     return sent_today >= cap
+
+
+# Messages a clinic needs to reach its own accounts (password reset codes, staff
+# invitations) go out whatever the plan's cap: without them nobody could sign in,
+# not even to upgrade.
+CAP_EXEMPT_PREFIX = "account."
+PLAN_CAP = "plan_cap"
+
+
+def _over_plan_cap(session: TenantSession, msg: Message, ctx: _Context) -> bool:
+    """Whether ``msg`` would go beyond the plan's message cap of the billing period.
+    Messages being sent count too (as for the daily cap); each message let through
+    counts at once, so a batch never overshoots. Two workers sending for one
+    tenant at the same moment can overshoot by a batch at most."""
+    cap = ctx.plan_cap
+    if cap is None or msg.template_key.startswith(CAP_EXEMPT_PREFIX):
+        return False
+    if ctx.plan_cap_used is None:
+        ctx.plan_cap_used = session.exec(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                (
+                    (col(Message.status) == MessageStatus.SENT)
+                    & (col(Message.sent_at) >= cap.start)
+                    & (col(Message.sent_at) < cap.end)
+                )
+                | (
+                    (col(Message.status) == MessageStatus.SENDING)
+                    & (col(Message.updated_at) >= cap.start)
+                )
+            )
+        ).one()
+    if ctx.plan_cap_used >= cap.cap:
+        return True
+    ctx.plan_cap_used += 1
+    return False
 
 
 REDACTED = "{}"
@@ -231,6 +274,8 @@ def _prepare_one(
     )
     if not reason and _over_cap(session, msg, ctx, now):
         reason = "daily_cap"
+    if not reason and _over_plan_cap(session, msg, ctx):
+        reason = PLAN_CAP
     if reason:
         _finish(msg, MessageStatus.SUPPRESSED, now, suppressed_reason=reason)
         return "suppressed"

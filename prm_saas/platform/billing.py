@@ -45,6 +45,15 @@ class PlanRow:
     monthly_yuan: str
     active: bool
     sort_order: int
+    # Limits (None = unlimited); messages per billing period.
+    max_staff: int | None = None
+    max_locations: int | None = None
+    max_active_patients: int | None = None
+    messages_included: int = 0
+    message_overage_fen: int = 0
+    message_overage_yuan: str = "0.00"
+    messages_cap: int | None = None
+    trial_days: int = 14
 
 
 def _plan_row(p: Plan) -> PlanRow:
@@ -58,6 +67,14 @@ def _plan_row(p: Plan) -> PlanRow:
         monthly_yuan=fen_to_yuan_text(p.monthly_fen),
         active=p.active,
         sort_order=p.sort_order,
+        max_staff=p.max_staff,
+        max_locations=p.max_locations,
+        max_active_patients=p.max_active_patients,
+        messages_included=p.messages_included,
+        message_overage_fen=p.message_overage_fen,
+        message_overage_yuan=fen_to_yuan_text(p.message_overage_fen),
+        messages_cap=p.messages_cap,
+        trial_days=p.trial_days,
     )
 
 
@@ -142,6 +159,68 @@ def _sort_order(c: Checker, value: object) -> int:
     return n
 
 
+# Largest number a limit field takes (staff, locations, patients, messages).
+LIMIT_MAX = 10_000_000
+TRIAL_DAYS_MAX = 90
+TRIAL_DAYS_DEFAULT = 14
+
+
+def _whole(value: object) -> int | None:
+    """A whole number typed in a form (or given as int), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = value.strip().replace(",", "") if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None
+
+
+def _limit(c: Checker, field: str, value: object, current: int | None) -> int | None:
+    """A limit: empty = unlimited (None), else a whole number 0..LIMIT_MAX.
+    ``value`` None (not given) keeps ``current``."""
+    if value is None:
+        return current
+    if isinstance(value, str) and not value.strip():
+        return None
+    n = _whole(value)
+    if n is None or not 0 <= n <= LIMIT_MAX:
+        c.fail(field, "limits.number_invalid", max=LIMIT_MAX)
+        return current
+    return n
+
+
+def _count(c: Checker, field: str, value: object, current: int, *, empty: int, maximum: int) -> int:
+    """A count that cannot be unlimited: empty = ``empty``; None keeps ``current``."""
+    if value is None:
+        return current
+    if isinstance(value, str) and not value.strip():
+        return empty
+    n = _whole(value)
+    if n is None or not 0 <= n <= maximum:
+        c.fail(field, "limits.count_invalid", max=maximum)
+        return current
+    return n
+
+
+_PLAN_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "monthly_fen",
+    "active",
+    "sort_order",
+    "max_staff",
+    "max_locations",
+    "max_active_patients",
+    "messages_included",
+    "message_overage_fen",
+    "messages_cap",
+    "trial_days",
+)
+
+
 def save_plan(
     *,
     session: TenantSession,
@@ -153,12 +232,23 @@ def save_plan(
     monthly_yuan: str,
     active: bool = True,
     sort_order: int | str = 0,
+    max_staff: int | str | None = None,
+    max_locations: int | str | None = None,
+    max_active_patients: int | str | None = None,
+    messages_included: int | str | None = None,
+    message_overage_yuan: str | None = None,
+    messages_cap: int | str | None = None,
+    trial_days: int | str | None = None,
     ip: str = "",
 ) -> PlanRow:
-    """Create a plan (``plan_id`` None) or change one. The price is typed in yuan.
+    """Create a plan (``plan_id`` None) or change one. Prices are typed in yuan.
 
-    A changed price applies to subscriptions opened from now on: the open ones
-    keep the price they were sold at.
+    Limits: an empty field is unlimited (staff, locations, active patients, the
+    message cap) or zero (messages included, overage price); the trial defaults
+    to 14 days. A limit not given at all (None) keeps the plan's value. The
+    overage is the price of each message beyond the included ones, in yuan
+    (e.g. "0.05"). A changed price applies to subscriptions opened from now on:
+    the open ones keep the price they were sold at.
     """
     require_operator(actor)
     plan: Plan | None = None
@@ -176,6 +266,34 @@ def save_plan(
     clean_en = c.text("name_en", name_en if isinstance(name_en, str) else "", max_len=NAME_MAX)
     fen = check_yuan(c, "monthly_yuan", monthly_yuan)
     order = _sort_order(c, sort_order)
+    base = plan or Plan(code="", name_zh="", name_en="", monthly_fen=0)
+    lim_staff = _limit(c, "max_staff", max_staff, base.max_staff)
+    lim_locations = _limit(c, "max_locations", max_locations, base.max_locations)
+    lim_patients = _limit(c, "max_active_patients", max_active_patients, base.max_active_patients)
+    included = _count(
+        c,
+        "messages_included",
+        messages_included,
+        base.messages_included,
+        empty=0,
+        maximum=LIMIT_MAX,
+    )
+    overage = (
+        base.message_overage_fen
+        if message_overage_yuan is None
+        else check_yuan(c, "message_overage_yuan", message_overage_yuan, required=False)
+    )
+    cap = _limit(c, "messages_cap", messages_cap, base.messages_cap)
+    if cap is not None and "messages_cap" not in c.errors and cap < included:
+        c.fail("messages_cap", "limits.cap_below_included")
+    trial = _count(
+        c,
+        "trial_days",
+        trial_days,
+        base.trial_days,
+        empty=TRIAL_DAYS_DEFAULT,
+        maximum=TRIAL_DAYS_MAX,
+    )
     if "code" not in c.errors:
         taken = session.exec(
             select(Plan.id).where(Plan.code == raw_code, col(Plan.id) != (plan_id or -1))
@@ -189,6 +307,13 @@ def save_plan(
         plan = Plan(code=raw_code, name_zh=clean_zh, name_en=clean_en, monthly_fen=fen)
     plan.code, plan.name_zh, plan.name_en, plan.monthly_fen = raw_code, clean_zh, clean_en, fen
     plan.active, plan.sort_order = bool(active), order
+    plan.max_staff, plan.max_locations, plan.max_active_patients = (
+        lim_staff,
+        lim_locations,
+        lim_patients,
+    )
+    plan.messages_included, plan.message_overage_fen, plan.messages_cap = included, overage, cap
+    plan.trial_days = trial
     try:
         with session.begin_nested():
             session.add(plan)
@@ -200,9 +325,7 @@ def save_plan(
     details: dict[str, object] = {"code": row.code, "monthly_fen": row.monthly_fen}
     if before is not None:
         details["changed"] = sorted(
-            k
-            for k in ("code", "name_zh", "name_en", "monthly_fen", "active", "sort_order")
-            if getattr(before, k) != getattr(row, k)
+            k for k in _PLAN_FIELDS if getattr(before, k) != getattr(row, k)
         )
     record_platform(
         session,
