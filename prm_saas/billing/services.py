@@ -29,7 +29,7 @@ from prm_saas.i18n import translate
 from prm_saas.platform.models import Plan
 from prm_saas.settings import get_settings
 from tenants.db import TenantSession, platform_session
-from tenants.errors import DomainError, FieldErrors, NotFound
+from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from tenants.models import Tenant
 from tenants.types import utcnow
 
@@ -455,7 +455,10 @@ def card_actor(session: TenantSession, staff_id: int) -> Principal:
     if member is None or member.status != AccountStatus.ACTIVE:
         raise NotFound()
     actor = staff_principal(member)
-    _admin(session, actor)
+    try:
+        _admin(session, actor)
+    except PermissionDenied:
+        raise NotFound() from None
     return actor
 
 
