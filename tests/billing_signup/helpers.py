@@ -19,6 +19,7 @@ from prm_saas.platform.billing import PlanRow, save_plan
 from prm_saas.platform.models import Plan, TenantSubscription
 from tenants.db import platform_session
 from tenants.models import Tenant
+from tenants.resolution import invalidate_tenant_cache
 from tenants.types import utcnow
 
 PASSWORD = "Clinic2026go"
@@ -39,11 +40,13 @@ def plan(operator: Principal, code: str = "basic", yuan: str = "999", **kw: Any)
 
 
 def open_billing(tenant_id: int, plan_id: int, now: datetime | None = None) -> None:
-    """The tenant's billing account on ``plan_id`` (its trial starts now)."""
+    """The tenant's billing account on ``plan_id``: its trial starts now, and its
+    status says so (as for a tenant that signed up)."""
+    at = now or utcnow()
     with platform_session() as s:
-        engine.open_account(
-            s, tenant_id=tenant_id, plan_id=plan_id, billing_email="", now=now or utcnow()
-        )
+        engine.open_account(s, tenant_id=tenant_id, plan_id=plan_id, billing_email="", now=at)
+        engine.apply_tenant_status(s, tenant_id=tenant_id, now=at)
+    invalidate_tenant_cache()
 
 
 def fields(**over: Any) -> dict[str, Any]:
