@@ -1,23 +1,33 @@
 """Demo plans and subscriptions (prm_saas.demo calls this after the demo tenants).
 
-Basic ¥999, Pro ¥2,999 and Enterprise ¥9,999 a month; the community clinic
-signed up on Basic five months ago and upgraded to Pro two months ago, the
-health-check center has been on Enterprise for four months. Their usage rows
-come from the dashboards' roll-up, which load_demo runs right after.
-Idempotent: plans and subscriptions that exist are left alone.
+Basic ¥999, Pro ¥2,999 and Enterprise ¥9,999 a month, with their limits
+(Basic: 5 staff, 1 location, 2,000 active patients, 2,000 messages a month
+included, ¥0.05 each beyond, at most 10,000; Pro: 20 / 5 / 20,000 / 20,000,
+¥0.04, at most 100,000; Enterprise: unlimited, 100,000 messages included); the
+community clinic signed up on Basic five months ago and upgraded to Pro two
+months ago, the health-check center has been on Enterprise for four months.
+Both have a billing account (issue 8): paying, a card on file, a billing month
+under way and their past months' invoices as Stripe would have mirrored them
+(``in_demo_*`` ids: the demo never talked to Stripe; the billing cycle creates
+their Stripe customers when it first runs against one). Their usage rows come
+from the dashboards' roll-up, which load_demo runs right after.
+Idempotent: plans, subscriptions and billing accounts that exist are left alone.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import select
 
 from prm_saas.accounts.auth import operator_principal
 from prm_saas.accounts.models import Operator
+from prm_saas.billing.models import BillingInvoice, TenantBilling
 from prm_saas.platform.billing import save_plan, set_tenant_plan
 from prm_saas.platform.models import Plan, TenantSubscription
-from tenants.db import platform_session
+from tenants.db import TenantSession, platform_session
 from tenants.models import Tenant
 from tenants.types import utcnow
 
@@ -26,6 +36,18 @@ PLANS = (
     ("pro", "专业版", "Pro", "2999", 2),
     ("enterprise", "企业版", "Enterprise", "9999", 3),
 )
+# code -> (staff, locations, active patients, messages included, overage yuan, cap);
+# "" = unlimited, as the plan editor takes them.
+LIMITS = {
+    "basic": ("5", "1", "2000", "2000", "0.05", "10000"),
+    "pro": ("20", "5", "20000", "20000", "0.04", "100000"),
+    "enterprise": ("", "", "", "100000", "0", ""),
+}
+# slug -> (days into the current billing month, card brand, last4); both pay.
+BILLING = {
+    "sunshine": (10, "visa", "4242"),
+    "kangjian": (3, "mastercard", "4444"),
+}
 # slug -> [(plan code, days ago)], oldest first; the tenant is backdated to the first.
 HISTORY = {
     "sunshine": [("basic", 150), ("pro", 60)],
@@ -42,6 +64,7 @@ def load_demo_plans(operator_email: str) -> list[str]:
         actor = operator_principal(op)
         for code, zh, en, price, order in PLANS:
             if s.exec(select(Plan.id).where(Plan.code == code)).first() is None:
+                staff, locations, patients, included, overage, cap = LIMITS[code]
                 save_plan(
                     session=s,
                     actor=actor,
@@ -50,6 +73,13 @@ def load_demo_plans(operator_email: str) -> list[str]:
                     name_en=en,
                     monthly_yuan=price,
                     sort_order=order,
+                    max_staff=staff,
+                    max_locations=locations,
+                    max_active_patients=patients,
+                    messages_included=included,
+                    message_overage_yuan=overage,
+                    messages_cap=cap,
+                    trial_days="14",
                 )
                 created.append(f"plan {code}")
         plan_ids = {p.code: p.id for p in s.exec(select(Plan))}
@@ -78,5 +108,81 @@ def load_demo_plans(operator_email: str) -> list[str]:
                     now=now - timedelta(days=days_ago),
                 )
             created.append(f"subscriptions {slug}")
+        for slug in BILLING:
+            tenant = s.exec(select(Tenant).where(Tenant.slug == slug)).first()
+            if tenant is None or tenant.id is None:
+                continue
+            if _demo_billing(s, tenant, now):
+                created.append(f"billing {slug}")
     # Usage rows come with the dashboards' roll-up that load_demo runs next.
     return created
+
+
+def _demo_billing(s: TenantSession, tenant: Tenant, now: datetime) -> bool:
+    """A paying account: the current billing month, a card, the past months' paid
+    invoices at the price of the plan each month was on. False if it exists."""
+    assert tenant.id is not None
+    exists = s.exec(
+        select(TenantBilling.id).where(TenantBilling.subject_tenant_id == tenant.id)
+    ).first()
+    if exists is not None:
+        return False
+    days_in, brand, last4 = BILLING[tenant.slug]
+    start = (now - timedelta(days=days_in)).replace(microsecond=0)
+    subs = s.exec(
+        select(TenantSubscription, Plan)
+        .join(Plan, Plan.id == TenantSubscription.plan_id)  # type: ignore[arg-type]
+        .where(TenantSubscription.subject_tenant_id == tenant.id)
+    ).all()
+    s.add(
+        TenantBilling(
+            subject_tenant_id=tenant.id,
+            billing_email=f"admin@{tenant.slug}.demo",
+            current_period_start=start,
+            current_period_end=start + relativedelta(months=1),
+            card_brand=brand,
+            card_last4=last4,
+            card_exp="12/2030",
+            created_at=tenant.created_at,
+            updated_at=now,
+        )
+    )
+    month = 1
+    while True:
+        p_start, p_end = (
+            start - relativedelta(months=month),
+            start - relativedelta(months=month - 1),
+        )
+        on = [(sub, plan) for sub, plan in subs if sub.started_at <= p_start]
+        if p_start < tenant.created_at or not on:
+            break
+        sub, plan = max(on, key=lambda r: r[0].started_at)
+        lines = [
+            {
+                "description": f"{plan.name_zh} {p_start:%Y-%m}",
+                "amount_fen": sub.monthly_fen,
+                "quantity": 1,
+                "kind": "subscription",
+            }
+        ]
+        s.add(
+            BillingInvoice(
+                stripe_invoice_id=f"in_demo_{tenant.slug}_{p_start:%Y%m}",
+                subject_tenant_id=tenant.id,
+                number=f"DEMO-{tenant.slug.upper()}-{p_start:%Y%m}",
+                status="paid",
+                billing_reason="subscription_cycle",
+                subtotal_fen=sub.monthly_fen,
+                total_fen=sub.monthly_fen,
+                amount_paid_fen=sub.monthly_fen,
+                period_start=p_start,
+                period_end=p_end,
+                stripe_created=p_end,
+                paid_at=p_end,
+                lines_json=json.dumps(lines, ensure_ascii=False),
+                updated_at=now,
+            )
+        )
+        month += 1
+    s.flush()
+    return True
