@@ -28,7 +28,13 @@ from prm_saas.display import local_time, yuan
 from prm_saas.i18n import translate
 from tenants.types import utcnow
 
-INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
+INVOICE_STATUS_KEYS = {
+    "draft": "billing_ui.inv_draft",
+    "open": "billing_ui.inv_open",
+    "paid": "billing_ui.inv_paid",
+    "void": "billing_ui.inv_void",
+    "uncollectible": "billing_ui.inv_uncollectible",
+}
 INVOICE_COLORS = {
     "paid": "green",
     "open": "amber",
@@ -151,6 +157,11 @@ def _invoice_dict(r: billing.InvoiceRow, tz: str) -> dict[str, str]:
     }
 
 
+def invoice_status_text(status: Any) -> Any:
+    """An invoice status (a Var) in the user's language."""
+    return rx.match(status, *[(k, t(key)) for k, key in INVOICE_STATUS_KEYS.items()], status)
+
+
 def _leave_app(url: str) -> Any:
     """A full page load of ``url`` (the card page is served beside the app)."""
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
@@ -233,7 +244,12 @@ class BillingPageState(FormMixin, AppState):
         if got is None:
             return ev
         self._preview_plan_id = wanted
-        over = _both("billing.downgrade_over_limit", over="; ".join(got.overages))
+        # The service names what is over in the admin's own language.
+        over = _both(
+            "billing.downgrade_over_limit",
+            over_zh="；".join(got.overages),
+            over_en="; ".join(got.overages),
+        )
         need_card = _both("billing.card_required")
         self.preview = {
             "old_zh": got.from_plan.name_zh,
@@ -642,7 +658,7 @@ def _invoice_row(inv: rx.Var[dict[str, str]]) -> rx.Component:
             rx.table.cell(inv["amount"], class_name="invoice-amount"),
             rx.table.cell(
                 rx.badge(
-                    t_var("billing_ui.inv", inv["status"], INVOICE_STATUSES),
+                    invoice_status_text(inv["status"]),
                     color_scheme=rx.match(
                         inv["status"], *[(k, v) for k, v in INVOICE_COLORS.items()], "gray"
                     ),

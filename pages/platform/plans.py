@@ -52,6 +52,10 @@ LIMIT_FIELDS = (
 )
 
 
+def _opt(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
 def _plan_dict(p: PlanRow) -> dict[str, str]:
     return {
         "id": str(p.id),
@@ -62,14 +66,14 @@ def _plan_dict(p: PlanRow) -> dict[str, str]:
         "monthly_yuan": p.monthly_yuan,
         "active": "1" if p.active else "",
         "sort_order": str(p.sort_order),
-        "max_staff": "",
-        "max_locations": "",
-        "max_active_patients": "",
-        "messages_included": "",
-        "message_overage_yuan": "",
-        "message_overage": "",
-        "messages_cap": "",
-        "trial_days": "",
+        "max_staff": _opt(p.max_staff),
+        "max_locations": _opt(p.max_locations),
+        "max_active_patients": _opt(p.max_active_patients),
+        "messages_included": str(p.messages_included),
+        "message_overage_yuan": p.message_overage_yuan,
+        "message_overage": yuan(p.message_overage_fen),
+        "messages_cap": _opt(p.messages_cap),
+        "trial_days": str(p.trial_days),
     }
 
 
@@ -108,7 +112,7 @@ class PlansState(FormMixin, AppState):
         self._clear()
         self._editing_id = None
         self.is_edit = False
-        self.editing = {"active": "1", "sort_order": "0"}
+        self.editing = {"active": "1", "sort_order": "0", "trial_days": "14"}
         self.edit_open = True
 
     @rx.event
@@ -149,6 +153,13 @@ class PlansState(FormMixin, AppState):
                 monthly_yuan=form_str(form, "monthly_yuan"),
                 active=form_checked(form, "active"),
                 sort_order=form_str(form, "sort_order"),
+                max_staff=form_str(form, "max_staff"),
+                max_locations=form_str(form, "max_locations"),
+                max_active_patients=form_str(form, "max_active_patients"),
+                messages_included=form_str(form, "messages_included"),
+                message_overage_yuan=form_str(form, "message_overage_yuan"),
+                messages_cap=form_str(form, "messages_cap"),
+                trial_days=form_str(form, "trial_days"),
                 ip=ip,
             ),
             self._fail,

@@ -14,13 +14,38 @@ from typing import Any
 import reflex as rx
 
 from components.app_state import AppState
-from components.forms import FormMixin, field, form_error, form_str, select_field
+from components.forms import FormMixin, client_id, field, form_error, form_str, select_field
 from components.i18n import t
 from components.layout import gate, language_switch
 from components.routing import page
-from prm_saas.display import timezone_choices
+from prm_saas.billing.catalog import PublicPlan, plans_on_sale
+from prm_saas.billing.signup import sign_up_and_bill
+from prm_saas.display import local_time, timezone_choices, yuan
+from tenants.db import platform_session
 
 KINDS = [("clinic", "kind.clinic"), ("checkup_center", "kind.checkup_center")]
+
+
+def _n(value: int | None) -> str:
+    return "∞" if value is None else f"{value:,}"
+
+
+def _plan_dict(p: PublicPlan, first: bool) -> dict[str, str]:
+    return {
+        "id": str(p.id),
+        "code": p.code,
+        "name_zh": p.name_zh,
+        "name_en": p.name_en,
+        "monthly": yuan(p.monthly_fen),
+        "max_staff": _n(p.max_staff),
+        "max_locations": _n(p.max_locations),
+        "max_active_patients": _n(p.max_active_patients),
+        "messages_included": f"{p.messages_included:,}",
+        "overage": yuan(p.message_overage_fen),
+        "messages_cap": _n(p.messages_cap),
+        "trial_days": str(p.trial_days),
+        "first": "1" if first else "",
+    }
 
 
 class SignUpState(FormMixin, AppState):
@@ -32,8 +57,10 @@ class SignUpState(FormMixin, AppState):
     result: dict[str, str] = {}  # noqa: RUF012 - Reflex state var
 
     def _read_plans(self) -> list[dict[str, str]]:
-        """The plans on sale, for the picker (the sign-up service's list)."""
-        return []
+        """The plans on sale, for the picker."""
+        with platform_session() as s:
+            plans = plans_on_sale(session=s)
+        return [_plan_dict(p, i == 0) for i, p in enumerate(plans)]
 
     @rx.event
     def load(self) -> Any:
@@ -60,9 +87,40 @@ class SignUpState(FormMixin, AppState):
     def submit(self, form: dict[str, Any]) -> Any:
         """Sign up: nothing is created unless every field is right."""
         self._clear()
-        self.error = self.tr("billing_ui.not_configured")
-        _ = form_str(form, "name")
-        return None
+        if self._resolution().requested:
+            self.error = self.tr("error.not_found")
+            return None
+        ip, _ua = self._client()
+        picked = client_id(form_str(form, "plan_id"))
+        zone = form_str(form, "timezone") or "Asia/Shanghai"
+        done = self._attempt(
+            lambda: sign_up_and_bill(
+                name=form_str(form, "name"),
+                slug=form_str(form, "slug"),
+                kind=form_str(form, "kind"),
+                admin_email=form_str(form, "admin_email"),
+                admin_name=form_str(form, "admin_name"),
+                admin_password=form_str(form, "admin_password"),
+                plan_id=picked if picked is not None else 0,
+                locale=self.lang,
+                timezone=zone,
+                ip=ip,
+            ),
+            self._fail,
+        )
+        if done is None:
+            return None
+        self.done = True
+        self.result = {
+            "name": form_str(form, "name").strip(),
+            "slug": done.slug,
+            "address": f"/t/{done.slug}",
+            "trial_end": local_time(done.trial_ends_at, zone),
+            "timezone": zone,
+            "login_href": f"/t/{done.slug}/admin/login",
+            "stripe_ready": "1" if done.stripe_ready else "",
+        }
+        return rx.scroll_to("signup-done")
 
 
 def _plan_option(p: rx.Var[dict[str, str]]) -> rx.Component:
@@ -103,9 +161,17 @@ def _plan_option(p: rx.Var[dict[str, str]]) -> rx.Component:
                     color_scheme="gray",
                 ),
                 rx.text(
-                    t("console_ui.messages_included"),
-                    ": ",
+                    t("billing_ui.usage_messages"),
+                    " ",
                     p["messages_included"],
+                    " · ",
+                    t("console_ui.message_overage_short"),
+                    " ",
+                    p["overage"],
+                    " · ",
+                    t("console_ui.cap_short"),
+                    " ",
+                    p["messages_cap"],
                     size="1",
                     color_scheme="gray",
                 ),
@@ -193,7 +259,7 @@ def _form() -> rx.Component:
                 "admin_password",
                 type="password",
                 autocomplete="new-password",
-                hint_key="signup_ui.password_hint",
+                hint_key="register.password_hint",
             ),
             rx.heading(t("signup_ui.plan_section"), size="3", margin_top="8px"),
             rx.cond(

@@ -19,7 +19,9 @@ from components.forms import (
 from components.i18n import t, t_var
 from components.layout import platform_layout
 from components.routing import page
+from pages.admin.billing import invoice_status_text
 from prm_saas.accounts.models import PrincipalKind
+from prm_saas.billing.console import ConsoleRow, resume_tenant, suspend_tenant, tenant_rows
 from prm_saas.display import local_time, timezone_choices, yuan
 from prm_saas.platform.billing import (
     current_plans,
@@ -27,12 +29,18 @@ from prm_saas.platform.billing import (
     list_plans,
     set_tenant_plan,
 )
-from prm_saas.platform.services import list_tenants, onboard_tenant, set_tenant_status
+from prm_saas.platform.services import list_tenants, onboard_tenant
 
 KINDS = [("clinic", "kind.clinic"), ("checkup_center", "kind.checkup_center")]
 LOCALES = [("zh-CN", "lang.zh"), ("en", "lang.en")]
 STATUSES = ["trial", "active", "past_due", "suspended"]
-INVOICE_STATUSES = ["draft", "open", "paid", "void", "uncollectible"]
+
+
+def _usage_text(b: ConsoleRow | None) -> str:
+    """Patients / messages this period (of those included) at the last roll-up."""
+    if b is None:
+        return ""
+    return f"{b.patients:,} / {b.messages_in_period:,} ({b.messages_included:,})"
 
 
 class TenantsState(FormMixin, AppState):
@@ -56,9 +64,12 @@ class TenantsState(FormMixin, AppState):
         tenants = list_tenants(session=s, actor=p, query=self.query)
         plans = current_plans(session=s, actor=p)
         on_sale = list_plans(session=s, actor=p, include_inactive=False)
+        billing = {c.id: c for c in tenant_rows(session=s, actor=p, query=self.query)}
         rows = []
         for r in tenants:
             cur = plans.get(r.id)
+            b = billing.get(r.id)
+            day = lambda v, tz=r.timezone: local_time(v, tz)[:10]  # noqa: E731
             rows.append(
                 {
                     "id": str(r.id),
@@ -70,14 +81,16 @@ class TenantsState(FormMixin, AppState):
                     "plan_id": str(cur.plan_id) if cur else "",
                     "plan_zh": cur.name_zh if cur else "",
                     "plan_en": cur.name_en if cur else "",
-                    "mrr": yuan(cur.monthly_fen) if cur else "",
-                    "usage": "",
-                    "inv_status": "",
-                    "inv_amount": "",
-                    "inv_date": "",
-                    "trial_end": "",
-                    "past_due_since": "",
-                    "suspension": "",
+                    "mrr": yuan(b.mrr_fen if b else cur.monthly_fen) if cur else "",
+                    "usage": _usage_text(b),
+                    "inv_status": b.last_invoice_status if b else "",
+                    "inv_amount": yuan(b.last_invoice_total_fen)
+                    if b and b.last_invoice_status
+                    else "",
+                    "inv_date": day(b.last_invoice_at) if b else "",
+                    "trial_end": day(b.trial_ends_at) if b and r.status == "trial" else "",
+                    "past_due_since": day(b.past_due_since) if b else "",
+                    "suspension": b.suspension if b and r.status == "suspended" else "",
                 }
             )
         options = [
@@ -89,7 +102,8 @@ class TenantsState(FormMixin, AppState):
             }
             for o in on_sale
         ]
-        return rows, options, sum(c.monthly_fen for c in plans.values())
+        mrr = sum(billing[t].mrr_fen if t in billing else c.monthly_fen for t, c in plans.items())
+        return rows, options, mrr
 
     def _refresh(self) -> Any:
         result, ev = self._run(PrincipalKind.OPERATOR, self._read, self._fail)
@@ -178,17 +192,15 @@ class TenantsState(FormMixin, AppState):
         action = self.status_for.get("action", "")
         if tenant_id is None or action not in ("suspend", "resume"):
             return None
-        status = "suspended" if action == "suspend" else "active"
+        act = suspend_tenant if action == "suspend" else resume_tenant
+        reason = form_str(form, "reason")
         done, ev = self._run(
             PrincipalKind.OPERATOR,
-            lambda s, p: set_tenant_status(
-                session=s, actor=p, tenant_id=tenant_id, status=status, ip=ip
-            ),
+            lambda s, p: act(session=s, actor=p, tenant_id=tenant_id, reason=reason, ip=ip),
             self._fail,
         )
-        if ev is not None or self.error:
+        if done is None:
             return ev
-        _ = done
         self.status_open = False
         key = "console_ui.suspended_ok" if action == "suspend" else "console_ui.resumed_ok"
         self.notice = self.tr(key, name=self.status_for.get("name", ""))
@@ -407,7 +419,7 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.badge(
-                            t_var("billing_ui.inv", r["inv_status"], INVOICE_STATUSES),
+                            invoice_status_text(r["inv_status"]),
                             color_scheme=rx.match(
                                 r["inv_status"], ("paid", "green"), ("open", "amber"), "gray"
                             ),
@@ -434,7 +446,12 @@ def _row(r: rx.Var[dict[str, str]]) -> rx.Component:
             rx.cond(
                 r["suspension"] != "",
                 rx.text(
-                    t_var("console_ui.suspension", r["suspension"], ["billing", "manual"]),
+                    rx.match(
+                        r["suspension"],
+                        ("billing", t("console_ui.suspension_billing")),
+                        ("manual", t("console_ui.suspension_manual")),
+                        "",
+                    ),
                     size="1",
                     color_scheme="red",
                 ),
