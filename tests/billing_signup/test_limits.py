@@ -37,6 +37,7 @@ from tenants.types import utcnow
 from tests.billing_signup.helpers import PASSWORD, open_billing, plan
 from tests.factories import World, make_patient, make_staff
 from tests.platform_kpis.helpers import add_message
+from tests.smtp_sink import MailSink, smtp_sink  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -242,6 +243,25 @@ def test_messages_of_the_previous_period_do_not_count(world: World, tiny: int) -
     add_message(world.a, utcnow() - timedelta(days=30))
     enqueue_inapp(world.a, world.patient_a.id, 2)
     assert dispatch(world.a) == {"sent": 2}
+
+
+def test_account_mail_goes_out_whatever_the_cap(
+    world: World,
+    tiny: int,
+    smtp_sink: MailSink,  # noqa: F811 - the fixture
+) -> None:
+    quiet_hours_off(world.a)
+    add_message(world.a, utcnow())
+    add_message(world.a, utcnow())  # the cap of 2 is reached
+    invite(world, world.a, "third@a.test")  # an account message: sent at once
+    enqueue_inapp(world.a, world.patient_a.id, 1)
+    assert dispatch(world.a) == {"suppressed": 1}
+    with tenant_session(world.a.id) as s:
+        invite_row = s.exec(
+            select(Message).where(Message.template_key == "account.staff_invite")
+        ).one()
+    assert invite_row.status == MessageStatus.SENT
+    assert [m.to for m in smtp_sink.messages] == ["third@a.test"]
 
 
 # --- usage, downgrades, no plan ------------------------------------------------------------------
