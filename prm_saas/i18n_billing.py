@@ -39,14 +39,25 @@ BILLING: dict[str, tuple[str, str]] = {
     ),
     "billing.same_plan": ("您已在使用套餐 {plan}。", "You are already on the {plan} plan."),
     "billing.downgrade_over_limit": (
-        "无法降级：当前用量超出新套餐的限额（{over_zh}）。请先减少用量。",
-        "Cannot downgrade: current usage is over the new plan's limits ({over_en}). "
-        "Reduce it first.",
+        "无法降级：当前用量超出新套餐的限额，请先减少用量。",
+        "Cannot downgrade: current usage is over the new plan's limits. Reduce it first.",
     ),
-    "billing.over.staff": ("员工 {used}/{limit}", "staff {used}/{limit}"),
-    "billing.over.locations": ("门店 {used}/{limit}", "locations {used}/{limit}"),
-    "billing.over.patients": ("活跃患者 {used}/{limit}", "active patients {used}/{limit}"),
-    "billing.over.messages": ("消息 {used}/{limit}", "messages {used}/{limit}"),
+    "billing.over.staff": (
+        "员工 {used}/{limit}：新套餐最多 {limit} 个员工席位，当前已用 {used} 个。",
+        "staff {used}/{limit}: the new plan allows {limit} staff seats, {used} are in use.",
+    ),
+    "billing.over.locations": (
+        "门店 {used}/{limit}：新套餐最多 {limit} 个门店，当前有 {used} 个。",
+        "locations {used}/{limit}: the new plan allows {limit} locations, there are {used}.",
+    ),
+    "billing.over.patients": (
+        "活跃患者 {used}/{limit}：新套餐最多 {limit} 位活跃患者，当前有 {used} 位。",
+        "active patients {used}/{limit}: the new plan allows {limit}, there are {used}.",
+    ),
+    "billing.over.messages": (
+        "消息 {used}/{limit}：新套餐每期最多 {limit} 条，本期已发 {used} 条。",
+        "messages {used}/{limit}: the new plan allows {limit} a period, {used} were sent.",
+    ),
     "billing.invoice_mismatch": (
         "该发票不属于此机构。",
         "This invoice belongs to another organisation.",

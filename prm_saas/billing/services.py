@@ -281,6 +281,13 @@ def invoice(*, session: TenantSession, actor: Principal, invoice_id: int) -> Inv
 # --- plan changes ------------------------------------------------------------------------------
 
 
+class DowngradeOverLimit(FieldErrors):
+    """A downgrade below current usage: one entry per resource over the new plan's
+    limit (``billing.over.<resource>`` with ``used`` and ``limit``)."""
+
+    key = "billing.downgrade_over_limit"
+
+
 @dataclass(frozen=True)
 class PlanChangePreview:
     """What a plan change would do, before it is done."""
@@ -385,12 +392,18 @@ def change_plan(
             raise FieldErrors.single("plan_id", "billing.same_plan", plan=plan.code)
         downgrade = plan.monthly_fen <= sub.monthly_fen
     if downgrade:
-        over_zh = _over_text(session, tid, plan, "zh-CN")
-        if over_zh:
-            raise DomainError(
-                "billing.downgrade_over_limit",
-                over_zh="；".join(over_zh),
-                over_en="; ".join(_over_text(session, tid, plan, "en")),
+        from prm_saas.billing import limits
+
+        over = limits.check_fits(session, tenant_id=tid, plan=plan)
+        if over:
+            raise DowngradeOverLimit(
+                {
+                    str(o.resource): (
+                        f"billing.over.{o.resource}",
+                        {"used": o.used, "limit": o.limit},
+                    )
+                    for o in over
+                }
             )
     assert plan.id is not None
     done = engine.change_plan(tenant_id=tid, plan_id=plan.id, actor=actor, now=at, ip=ip)

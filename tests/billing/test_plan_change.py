@@ -129,13 +129,16 @@ def test_a_downgrade_below_current_usage_is_refused_saying_what_is_over(world: W
     tb = h.open_billing(world.a, plans.pro, t0)
     make_staff(world.a)
     make_staff(world.a)  # 4 staff; Basic allows 3
-    with pytest.raises(DomainError) as err:
+    with pytest.raises(services.DowngradeOverLimit) as err:
         _change(world, plans.basic, now=t0 + timedelta(days=1))
     assert err.value.key == "billing.downgrade_over_limit"
-    zh = translate(err.value.key, "zh-CN", **err.value.params)
-    en = translate(err.value.key, "en", **err.value.params)
-    assert "员工 4/3" in zh
-    assert "staff 4/3" in en
+    assert translate(err.value.key, "en").startswith("Cannot downgrade")
+    assert translate(err.value.key, "zh-CN").startswith("无法降级")
+    # what is over, in both languages
+    key, params = err.value.errors["staff"]
+    assert list(err.value.errors) == ["staff"]
+    assert translate(key, "zh-CN", **params).startswith("员工 4/3")
+    assert translate(key, "en", **params).startswith("staff 4/3")
     # nothing changed, here or at Stripe
     assert [r.plan_id for r in h.history(world.a)] == [plans.pro]
     sub = h.stripe_get(f"/v1/subscriptions/{tb.stripe_subscription_id}")
