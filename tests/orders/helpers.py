@@ -145,9 +145,17 @@ def stripe_post(path: str, fields: dict[str, str]) -> dict[str, Any]:
 
 
 def localstripe_events(intent_id: str) -> list[dict[str, Any]]:
-    """The events localstripe itself generated about this PaymentIntent."""
-    page = stripe_get("/v1/events?limit=100")
-    return [e for e in page["data"] if e["data"]["object"].get("id") == intent_id]
+    """The events localstripe itself generated about this PaymentIntent (every page:
+    a localstripe shared by the whole run holds the other tests' events too, oldest
+    first)."""
+    found: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        page = stripe_get(f"/v1/events?limit=100{f'&starting_after={after}' if after else ''}")
+        found += [e for e in page["data"] if e["data"]["object"].get("id") == intent_id]
+        if not page.get("has_more") or not page["data"]:
+            return found
+        after = page["data"][-1]["id"]
 
 
 def event(etype: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
