@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from dateutil.relativedelta import relativedelta
 
 from prm_saas.billing import engine
@@ -212,3 +213,33 @@ def test_an_account_whose_stripe_side_failed_at_sign_up_is_retried_by_the_cycle(
     # and running it again changes nothing
     assert engine.ensure_stripe_account(world.a.id) is True
     assert h.billing(world.a).stripe_customer_id == tb.stripe_customer_id
+
+
+def test_with_stripe_renewals_the_cycle_only_reports_usage(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given PRM_BILLING_RENEWALS=stripe (real Stripe renews and charges by itself)
+    from prm_saas.settings import get_settings
+
+    plans = h.make_plans()
+    h.open_billing(world.a, plans.basic, h.now())
+    h.save_card(world.a, world.admin_a)
+    end = h.trial_end(world.a)
+    engine.run_cycle(now=end + timedelta(minutes=1))
+    h.send_messages(world.a, 104, end + timedelta(days=1))
+    monkeypatch.setenv("PRM_BILLING_RENEWALS", "stripe")
+    get_settings.cache_clear()
+    try:
+        assert get_settings().billing_renewals == "stripe"
+        engine.run_cycle(now=end + relativedelta(months=1) + timedelta(minutes=1))
+    finally:
+        monkeypatch.delenv("PRM_BILLING_RENEWALS")
+        get_settings.cache_clear()
+    # then the overage waits as a pending item for Stripe's own renewal invoice, and
+    # we made no invoice of our own
+    tb = h.billing(world.a)
+    (item,) = h.pending_items(tb.stripe_customer_id)
+    assert (item["amount"], item["metadata"]["kind"]) == (4 * 50, "usage")
+    assert [i.billing_reason for i in h.invoices(world.a)] == ["trial_end"]
+    assert tb.current_period_start == end + relativedelta(months=1)
+    assert h.status(world.a) == "active"
