@@ -240,6 +240,7 @@ def mirror_invoice(
     now: datetime,
     billing_reason: str = "",
     period: tuple[datetime, datetime] | None = None,
+    _retry: bool = True,
 ) -> BillingInvoice:
     """Write the invoice as Stripe has it into ``billing_invoice`` (insert or update).
     The period and reason are ours when we made the invoice (localstripe's period
@@ -277,9 +278,17 @@ def mirror_invoice(
             session.add(row)
             session.flush()
     except IntegrityError:
+        if not _retry:
+            raise
         # Mirrored by a concurrent webhook meanwhile: update that row instead.
         return mirror_invoice(
-            session, inv, tenant_id=tenant_id, now=now, billing_reason=billing_reason, period=period
+            session,
+            inv,
+            tenant_id=tenant_id,
+            now=now,
+            billing_reason=billing_reason,
+            period=period,
+            _retry=False,
         )
     return row
 
