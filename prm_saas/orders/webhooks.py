@@ -15,6 +15,10 @@
 The event's own snapshot is used only to find the tenant and the PaymentIntent;
 the state comes from Stripe at the time of applying, so any order of arrival
 ends in the same state.
+
+Platform billing's types (``invoice.*``, ``customer.subscription.*``) take the
+same path with ``prm_saas.billing.webhooks``: re-read from Stripe before storing,
+applied in the claiming transaction. Every other type is stored and ignored.
 """
 
 from __future__ import annotations

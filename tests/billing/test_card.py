@@ -10,8 +10,10 @@ import pytest
 
 from prm_saas.accounts.models import StaffMember, StaffRole
 from prm_saas.billing import engine, services
+from prm_saas.i18n import translate
 from prm_saas.settings import get_settings
 from tenants.db import tenant_session
+from tenants.errors import DomainError, NotFound, PermissionDenied
 from tests.billing import helpers as h
 from tests.factories import World
 from tests.orders.helpers import http
@@ -142,3 +144,26 @@ def test_a_new_card_pays_what_is_unpaid_and_lifts_a_billing_suspension(world: Wo
     tb = h.billing(world.a)
     assert (tb.suspension, tb.past_due_since) == ("", None)
     assert h.status(world.a) == "active"
+
+
+def test_the_card_services_check_actor_and_token(world: World) -> None:
+    plans = h.make_plans()
+    h.open_billing(world.a, plans.basic, h.now())
+    with tenant_session(world.a.id) as s:
+        for actor in (world.admin_b, world.patient_b):
+            with pytest.raises(NotFound):
+                services.card_page_url(session=s, actor=actor)
+            with pytest.raises(NotFound):
+                services.billing_overview(session=s, actor=actor)
+        with pytest.raises(PermissionDenied):
+            services.card_page_url(session=s, actor=world.staff_a)
+        for bad in (None, 42, True, "", "pm_card_visa", "tok_" + "x" * 200):
+            with pytest.raises(DomainError) as err:
+                services.save_card(
+                    session=s,
+                    actor=world.admin_a,
+                    card_token=bad,  # type: ignore[arg-type]
+                )
+            assert err.value.key == "billing.card_invalid"
+            assert translate(err.value.key, "zh-CN") == "银行卡信息无效，请检查后重试。"
+    assert h.billing(world.a).payment_method_id == ""

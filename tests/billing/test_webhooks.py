@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 from prm_saas.api.app import create_api
@@ -200,3 +201,22 @@ def test_localstripe_delivers_its_own_signed_invoice_event_to_the_running_app(
     assert [(e["type"], e["tenant_id"], e["processed"]) for e in ours] == [
         ("invoice.payment_succeeded", world.a.id, True)
     ]
+
+
+def test_a_payment_arriving_by_webhook_lifts_a_billing_suspension(world: World) -> None:
+    # given A suspended for billing (trial ended without a card, grace over)
+    plans = h.make_plans()
+    h.open_billing(world.a, plans.basic, h.now())
+    end = h.trial_end(world.a)
+    engine.run_cycle(now=end + timedelta(minutes=1))
+    engine.run_cycle(now=end + timedelta(days=8))
+    assert h.status(world.a) == "suspended"
+    (inv,) = h.invoices(world.a)
+    customer = h.billing(world.a).stripe_customer_id
+    # when the invoice is paid in Stripe and its event arrives
+    paid = _pay_behind_our_back(customer, inv.stripe_invoice_id)
+    r = deliver(event("invoice.paid", paid))
+    # then the suspension is lifted (the tenant's read-only state does not block it)
+    assert (r.status_code, r.json()["status"]) == (200, "invoice_paid")
+    assert h.status(world.a) == "active"
+    assert h.billing(world.a).suspension == ""
