@@ -88,6 +88,10 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "billing_ui.usage_messages": ("本期消息", "Messages this period"),
     "billing_ui.unlimited": ("不限", "unlimited"),
     "billing_ui.of": (" / ", " / "),
+    "billing_ui.messages_note_nocap": (
+        "套餐含 {included} 条，超出部分每条 {price}，不设上限",
+        "{included} included, {price} per message beyond, no cap",
+    ),
     "billing_ui.messages_note": (
         "套餐含 {included} 条，超出部分每条 {price}，每期上限 {cap} 条",
         "{included} included, {price} per message beyond, cap {cap} per period",
@@ -136,8 +140,8 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "billing_ui.line_desc": ("项目", "Item"),
     "billing_ui.line_qty": ("数量", "Qty"),
     "billing_ui.line_amount": ("金额", "Amount"),
-    "billing_ui.inv_draft": ("草稿", "Draft"),
-    "billing_ui.inv_open": ("待付款", "Open"),
+    "billing_ui.inv_draft": ("待付款", "Unpaid"),
+    "billing_ui.inv_open": ("待付款", "Unpaid"),
     "billing_ui.inv_paid": ("已付款", "Paid"),
     "billing_ui.inv_void": ("已作废", "Void"),
     "billing_ui.inv_uncollectible": ("无法收款", "Uncollectible"),
@@ -163,7 +167,10 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     # --- platform console -------------------------------------------------------------
     "console_ui.plan": ("套餐", "Plan"),
     "console_ui.mrr": ("月收入", "MRR"),
-    "console_ui.usage": ("用量（患者/员工/消息）", "Usage (patients / staff / messages)"),
+    "console_ui.usage": (
+        "用量：患者 / 本期消息（含）",
+        "Usage: patients / messages this period (included)",
+    ),
     "console_ui.last_invoice": ("最近账单", "Last invoice"),
     "console_ui.dates": ("试用至 / 逾期自", "Trial until / past due since"),
     "console_ui.trial_until_label": ("试用至 ", "trial until "),

@@ -127,11 +127,19 @@ def _usage_rows(o: billing.BillingOverview) -> list[dict[str, str]]:
     p, u = o.plan, o.usage
     if p is None:
         return []
-    note = _both(
-        "billing_ui.messages_note",
-        included=p.messages_included,
-        price=yuan(p.message_overage_fen),
-        cap=p.messages_cap if p.messages_cap is not None else "—",
+    note = (
+        _both(
+            "billing_ui.messages_note",
+            included=p.messages_included,
+            price=yuan(p.message_overage_fen),
+            cap=p.messages_cap,
+        )
+        if p.messages_cap is not None
+        else _both(
+            "billing_ui.messages_note_nocap",
+            included=p.messages_included,
+            price=yuan(p.message_overage_fen),
+        )
     )
     return [
         _usage_row("usage_staff", u.staff, p.max_staff, {}),
@@ -244,12 +252,10 @@ class BillingPageState(FormMixin, AppState):
         if got is None:
             return ev
         self._preview_plan_id = wanted
-        # The service names what is over in the admin's own language.
-        over = _both(
-            "billing.downgrade_over_limit",
-            over_zh="；".join(got.overages),
-            over_en="; ".join(got.overages),
-        )
+        # The service names what is over (in the admin's own language), one per line.
+        refused = _both("billing.downgrade_over_limit")
+        listed = " ".join(got.overages)
+        over = {lang: f"{text} {listed}" for lang, text in refused.items()}
         need_card = _both("billing.card_required")
         self.preview = {
             "old_zh": got.from_plan.name_zh,
@@ -273,6 +279,15 @@ class BillingPageState(FormMixin, AppState):
         self.preview_open = True
         return ev
 
+    def _refused(self, message: str, fields: dict[str, str]) -> None:
+        """A refused change: what is over the new plan's limits is said in full."""
+        over = [v for k, v in fields.items() if k != "plan_id"]
+        if over:
+            message = " ".join([self.tr("billing.downgrade_over_limit"), *over])
+        elif fields:
+            message = " ".join(fields.values())
+        self._fail(message, fields)
+
     @rx.event
     def set_preview_open(self, value: bool) -> None:
         """Open or close the confirmation."""
@@ -289,7 +304,7 @@ class BillingPageState(FormMixin, AppState):
         done, ev = self._run(
             STAFF,
             lambda s, p: billing.change_plan(session=s, actor=p, plan_id=plan_id, ip=ip),
-            self._fail,
+            self._refused,
         )
         if done is None:
             return ev
@@ -459,13 +474,28 @@ def _usage_view(u: rx.Var[dict[str, str]]) -> rx.Component:
             ),
             width="100%",
         ),
-        rx.progress(
-            value=u["pct"].to(int),
-            max=100,
-            color_scheme=rx.cond(
-                u["over"] == "1", "red", rx.cond(u["near"] == "1", "amber", "teal")
+        # A plain bar (the share is computed by the page from the service's numbers).
+        rx.box(
+            rx.box(
+                width=u["pct"] + "%",
+                height="100%",
+                border_radius="4px",
+                background=rx.cond(
+                    u["over"] == "1",
+                    rx.color("red", 9),
+                    rx.cond(u["near"] == "1", rx.color("amber", 9), rx.color("teal", 9)),
+                ),
+                class_name="usage-fill",
             ),
             width="100%",
+            height="8px",
+            border_radius="4px",
+            background=rx.color("gray", 4),
+            role="progressbar",
+            aria_valuenow=u["pct"],
+            aria_valuemin="0",
+            aria_valuemax="100",
+            class_name="usage-bar",
         ),
         rx.cond(
             u["note_zh"] != "",
