@@ -51,10 +51,25 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def clean_db(database: str) -> Iterator[None]:
-    """Every test starts and ends with empty tables."""
+def clean_db(database: str, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts and ends with empty tables (the tests of one module sharing
+    ``demo_loaded`` share its rows: that fixture empties the tables when they are done)."""
     invalidate_tenant_cache()
     yield
+    if "demo_loaded" not in request.fixturenames:
+        wipe_database()
+    invalidate_tenant_cache()
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(database: str) -> Iterator[list[str]]:
+    """The README's demo, loaded once for the read-only tests of a module (a load
+    takes 20-40 s); yields what ``load_demo`` reported creating."""
+    from prm_saas.demo import load_demo
+
+    invalidate_tenant_cache()
+    created = load_demo()
+    yield created
     wipe_database()
     invalidate_tenant_cache()
 

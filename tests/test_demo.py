@@ -1,13 +1,15 @@
-"""The demo data the README's run command loads: both tenants can be booked end to
-end (locations open, published packages offered there), and loading twice adds
-nothing."""
+"""The demo data the README's run command loads, loaded once for the whole module
+(``demo_loaded``; every test here only reads): both tenants can be booked end to
+end, their members have cards, points, levels, challenges and rewards, the
+platform has its plans, subscriptions, usage and paying billing accounts, and
+loading twice adds nothing."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from prm_saas.accounts.auth import staff_principal
 from prm_saas.accounts.authz import Principal
@@ -28,8 +30,8 @@ def _admin(s: Any) -> Principal:
     return staff_principal(admin)
 
 
-def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
-    created = load_demo()
+def test_demo_tenants_can_be_booked(demo_loaded: list[str]) -> None:
+    created = demo_loaded
     assert len([c for c in created if c.startswith("tenant ")]) == 2
     with platform_session() as s:
         tenants = s.exec(select(Tenant)).all()
@@ -69,12 +71,9 @@ def test_demo_tenants_can_be_booked_and_loading_twice_adds_nothing() -> None:
             ).one()
             assert ahead >= 4
     assert desks_open >= 1
-    assert load_demo() == []
-    with platform_session() as s:
-        assert s.exec(select(func.count()).select_from(Tenant)).one() == 2
 
 
-def test_demo_members_have_cards_points_levels_and_challenges() -> None:
+def test_demo_members_have_cards_points_levels_and_challenges(demo_loaded: list[str]) -> None:
     from prm_saas.accounts.auth import patient_principal
     from prm_saas.accounts.models import Patient
     from prm_saas.challenges.models import Challenge, ChallengeCheckin, ChallengeParticipant
@@ -83,7 +82,6 @@ def test_demo_members_have_cards_points_levels_and_challenges() -> None:
     from prm_saas.membership.models import MemberCard
     from prm_saas.membership.wallet import wallet
 
-    load_demo()
     now = utcnow()
     with platform_session() as s:
         tenants = s.exec(select(Tenant).order_by(Tenant.id)).all()  # type: ignore[arg-type]
@@ -122,3 +120,136 @@ def test_demo_members_have_cards_points_levels_and_challenges() -> None:
             assert s.exec(select(func.count()).select_from(ChallengeParticipant)).one() >= 6
             assert s.exec(select(func.count()).select_from(ChallengeCheckin)).one() >= 10
     assert prefixes == {"SU", "KJ"}
+
+
+def test_demo_tenants_have_a_rewards_catalog(demo_loaded: list[str]) -> None:
+    from prm_saas.accounts.auth import patient_principal
+    from prm_saas.accounts.models import Patient
+    from prm_saas.membership import rewards
+
+    with platform_session() as s:
+        tenant_ids = [t.id for t in s.exec(select(Tenant)).all()]
+    assert len(tenant_ids) == 2
+    for tid in tenant_ids:
+        with tenant_session(tid) as s:
+            patient = s.exec(select(Patient).order_by(col(Patient.id))).first()
+            assert patient is not None
+            cards = rewards.rewards_catalog(
+                session=s, actor=patient_principal(patient), now=utcnow()
+            )
+        assert {c.kind for c in cards} == {"discount_coupon", "gift", "package_coupon"}
+        assert len(cards) == 4
+
+
+def test_demo_plans_subscriptions_and_usage(demo_loaded: list[str]) -> None:
+    from prm_saas.accounts.auth import operator_principal
+    from prm_saas.accounts.models import Operator
+    from prm_saas.demo import OPERATOR_EMAIL
+    from prm_saas.platform.billing import current_plans, list_plans, subscription_history
+    from prm_saas.platform.kpis import platform_dashboard
+
+    assert {"plan basic", "plan pro", "plan enterprise"} <= set(demo_loaded)
+    with platform_session() as s:
+        op = operator_principal(
+            s.exec(select(Operator).where(Operator.email == OPERATOR_EMAIL)).one()
+        )
+        plans = list_plans(session=s, actor=op)
+        ids = {t.slug: int(t.id or 0) for t in s.exec(select(Tenant).order_by(col(Tenant.id)))}
+        now = current_plans(session=s, actor=op)
+        sunshine = subscription_history(session=s, actor=op, tenant_id=ids["sunshine"])
+        dash = platform_dashboard(session=s, actor=op)
+    assert [(p.code, p.monthly_fen) for p in plans] == [
+        ("basic", 99900),
+        ("pro", 299900),
+        ("enterprise", 999900),
+    ]
+    assert {ids[k]: now[ids[k]].plan_code for k in ids} == {
+        ids["sunshine"]: "pro",
+        ids["kangjian"]: "enterprise",
+    }
+    assert [h.plan_code for h in sunshine] == ["pro", "basic"]
+    assert sunshine[1].ended_at == sunshine[0].started_at
+    mrr = next(c for c in dash.charts if c.key == "mrr")
+    assert mrr.totals["current"] == 299900 + 999900
+    usage = next(c for c in dash.charts if c.key == "usage")
+    assert len(usage.x) == 2
+    assert (usage.series[0].values[0] or 0) > 0  # patients
+    assert dash.freshness.rolled_through is not None
+
+
+def test_demo_plans_limits_and_billing_accounts(demo_loaded: list[str]) -> None:
+    from prm_saas.accounts.auth import operator_principal
+    from prm_saas.accounts.models import Operator
+    from prm_saas.billing.console import tenant_rows
+    from prm_saas.billing.limits import check_fits, usage
+    from prm_saas.billing.models import BillingInvoice, TenantBilling
+    from prm_saas.demo import OPERATOR_EMAIL
+    from prm_saas.platform.billing import list_plans
+    from prm_saas.platform.models import Plan
+
+    now = utcnow()
+    with platform_session() as s:
+        op = operator_principal(
+            s.exec(select(Operator).where(Operator.email == OPERATOR_EMAIL)).one()
+        )
+        plans = {p.code: p for p in list_plans(session=s, actor=op)}
+        tenants = {t.slug: int(t.id or 0) for t in s.exec(select(Tenant))}
+        accounts = {b.subject_tenant_id: b for b in s.exec(select(TenantBilling))}
+        invoices = s.exec(select(BillingInvoice).order_by(col(BillingInvoice.id))).all()
+        rows = {r.slug: r for r in tenant_rows(session=s, actor=op)}
+        plan_rows = {p.code: p for p in s.exec(select(Plan))}
+    basic, pro, ent = plans["basic"], plans["pro"], plans["enterprise"]
+    assert (basic.max_staff, basic.max_locations, basic.max_active_patients) == (5, 1, 2000)
+    assert (basic.messages_included, basic.message_overage_fen, basic.messages_cap) == (
+        2000,
+        5,
+        10000,
+    )
+    assert (pro.max_staff, pro.max_locations, pro.max_active_patients) == (20, 5, 20000)
+    assert pro.messages_included == 20000
+    assert (ent.max_staff, ent.max_locations, ent.max_active_patients, ent.messages_cap) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+    assert set(accounts) == set(tenants.values())
+    for slug, tid in tenants.items():
+        b = accounts[tid]
+        assert b.current_period_start is not None
+        assert b.current_period_end is not None
+        assert b.current_period_start <= now < b.current_period_end
+        assert b.card_last4
+        assert b.suspension == ""
+        assert [i for i in invoices if i.subject_tenant_id == tid]
+        assert rows[slug].last_invoice_status == "paid"
+        assert rows[slug].status == "active"
+    assert {i.status for i in invoices} == {"paid"}
+    # Sunshine paid Basic's price before its upgrade and Pro's after.
+    sunshine = [i.total_fen for i in invoices if i.subject_tenant_id == tenants["sunshine"]]
+    assert set(sunshine) == {99900, 299900}
+
+    # The demo tenants fit their plans: nothing is refused in the demo.
+    for slug, code in (("sunshine", "pro"), ("kangjian", "enterprise")):
+        with tenant_session(tenants[slug]) as s:
+            assert check_fits(s, tenant_id=tenants[slug], plan=plan_rows[code]) == []
+            now_using = usage(s, tenant_id=tenants[slug])
+        assert now_using.limits is not None
+        assert now_using.limits.code == code
+
+
+def test_loading_the_demo_again_adds_nothing(demo_loaded: list[str]) -> None:
+    # Last in the module: it writes if the loader is not idempotent.
+    from prm_saas.billing.models import BillingInvoice
+    from tests.platform_kpis.helpers import counts
+
+    def invoices() -> int:
+        with platform_session() as s:
+            return int(s.exec(select(func.count()).select_from(BillingInvoice)).one())
+
+    before = (counts(), invoices())
+    assert load_demo() == []
+    assert (counts(), invoices()) == before
+    with platform_session() as s:
+        assert s.exec(select(func.count()).select_from(Tenant)).one() == 2

@@ -433,23 +433,3 @@ def test_one_patient_racing_for_a_limited_reward_gets_the_limit(world: World) ->
     assert out == Counter({"ok": 2, "rewards.limit_reached": 18})
     assert _count(world.a, Coupon) == 2
     assert check(world.a, world.patient_a.id).balance == 980
-
-
-def test_the_demo_tenants_have_a_rewards_catalog() -> None:
-    from prm_saas.accounts.auth import patient_principal
-    from prm_saas.accounts.models import Patient
-    from prm_saas.demo import load_demo
-    from tenants.db import platform_session
-    from tenants.models import Tenant
-
-    load_demo()
-    with platform_session() as s:
-        tenant_ids = [t.id for t in s.exec(select(Tenant)).all()]
-    assert len(tenant_ids) == 2
-    for tid in tenant_ids:
-        with tenant_session(tid) as s:
-            patient = s.exec(select(Patient).order_by(col(Patient.id))).first()
-            assert patient is not None
-            cards = rewards.rewards_catalog(session=s, actor=patient_principal(patient), now=NOW)
-        assert {c.kind for c in cards} == {"discount_coupon", "gift", "package_coupon"}
-        assert len(cards) == 4
