@@ -32,7 +32,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "signup_ui.admin_password": ("密码", "Password"),
     "signup_ui.plan_section": ("选择套餐", "Choose a plan"),
     "signup_ui.per_month": ("/月", "/month"),
-    "signup_ui.trial_days": ("免费试用 {days} 天", "{days}-day free trial"),
     "signup_ui.trial_days_var": ("免费试用天数：", "Free trial days: "),
     "signup_ui.no_plans": (
         "暂时没有可选的套餐，请稍后再试。",
@@ -40,10 +39,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     ),
     "signup_ui.submit": ("开始免费试用", "Start the free trial"),
     "signup_ui.done_title": ("注册成功！", "You are signed up!"),
-    "signup_ui.done_body": (
-        "{name} 已开通，试用期至 {date}（{tz}）。",
-        "{name} is ready. The trial runs until {date} ({tz}).",
-    ),
     "signup_ui.done_trial": ("试用期至", "Trial until"),
     "signup_ui.done_address": ("机构地址", "Your address"),
     "signup_ui.done_next": (
@@ -60,7 +55,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "billing_ui.nav": ("账单与套餐", "Billing & plan"),
     "billing_ui.title": ("账单与套餐", "Billing & plan"),
     "billing_ui.plan": ("当前套餐", "Current plan"),
-    "billing_ui.status": ("状态", "Status"),
     "billing_ui.trial_left": (
         "试用中，还剩 {days} 天（至 {date}）",
         "Trial: {days} days left (until {date})",
@@ -80,7 +74,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
         "Suspended by the platform (read-only); please contact the platform operator.",
     ),
     "billing_ui.next_invoice": ("下期账单预计", "Next invoice (estimate)"),
-    "billing_ui.period": ("账期", "Period"),
     "billing_ui.usage": ("用量", "Usage"),
     "billing_ui.usage_staff": ("员工", "Staff"),
     "billing_ui.usage_locations": ("门店", "Locations"),
@@ -100,7 +93,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "billing_ui.current": ("当前", "Current"),
     "billing_ui.choose": ("选择", "Choose"),
     "billing_ui.preview_title": ("确认更换套餐", "Confirm the plan change"),
-    "billing_ui.preview_from_to": ("{old} → {new}", "{old} → {new}"),
     "billing_ui.preview_credit": ("原套餐剩余时间退回", "Credit for unused time"),
     "billing_ui.preview_charge": ("新套餐剩余时间费用", "Charge for the remaining time"),
     "billing_ui.preview_total": ("本次合计", "Total now"),
@@ -121,12 +113,7 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     "billing_ui.changed_ok": ("套餐已更换为 {name}。", "Your plan is now {name}."),
     "billing_ui.card": ("银行卡", "Card on file"),
     "billing_ui.no_card": ("尚未绑定银行卡", "No card on file"),
-    "billing_ui.card_shown": (
-        "{brand} 尾号 {last4}，有效期 {exp}",
-        "{brand} ending {last4}, exp {exp}",
-    ),
     "billing_ui.update_card": ("更新银行卡", "Update card"),
-    "billing_ui.card_saved": ("银行卡已更新。", "Your card was updated."),
     "billing_ui.invoices": ("账单", "Invoices"),
     "billing_ui.no_invoices": ("还没有账单。", "No invoices yet."),
     "billing_ui.inv_number": ("编号", "Number"),
@@ -165,8 +152,6 @@ BILLING_PAGES: dict[str, tuple[str, str]] = {
     ),
     "billing_ui.banner_link": ("前往账单页", "Go to billing"),
     # --- platform console -------------------------------------------------------------
-    "console_ui.plan": ("套餐", "Plan"),
-    "console_ui.mrr": ("月收入", "MRR"),
     "console_ui.usage": (
         "用量：患者 / 本期消息（含）",
         "Usage: patients / messages this period (included)",

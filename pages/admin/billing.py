@@ -224,7 +224,7 @@ class BillingPageState(FormMixin, AppState):
 
     @rx.event
     def load(self) -> Any:
-        """Tenant admins only; a card page that came back says how it went."""
+        """Tenant admins only (others: the usual 404)."""
         self._clear()
         self.preview_open = False
         self.open_invoice = ""
@@ -232,10 +232,7 @@ class BillingPageState(FormMixin, AppState):
         redirect = self._load(PrincipalKind.STAFF, Permission.BILLING_MANAGE)
         if redirect is not None or self.page_status != "ok":
             return redirect
-        ev = self._refresh()
-        if self.router.url.query_parameters.get("card", "") == "saved" and not self.error:
-            self.notice = self.tr("billing_ui.card_saved")
-        return ev
+        return self._refresh()
 
     @rx.event
     def open_preview(self, plan_id: str) -> Any:
