@@ -145,7 +145,7 @@ def billing_overview(
     grace = timedelta(days=get_settings().billing_grace_days)
     card = (
         CardInfo(brand=tb.card_brand, last4=tb.card_last4, exp=tb.card_exp)
-        if tb is not None and tb.payment_method_id
+        if tb is not None and tb.card_last4
         else None
     )
     return BillingOverview(
@@ -503,7 +503,7 @@ def card_page(*, session: TenantSession, actor: Principal) -> CardPage:
         ).all()
     card = (
         CardInfo(brand=tb.card_brand, last4=tb.card_last4, exp=tb.card_exp)
-        if tb is not None and tb.payment_method_id
+        if tb is not None and tb.card_last4
         else None
     )
     return CardPage(
