@@ -10,9 +10,10 @@ import pytest
 from tests.localstripe import run_localstripe
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def localstripe() -> Iterator[str]:
-    """The base URL of a running localstripe; Stripe settings point at it."""
+    """The base URL of a running localstripe; Stripe settings point at it while this
+    package's tests run (and are put back after, for tests that expect no Stripe)."""
     with run_localstripe() as base:
         yield base
 
