@@ -64,12 +64,15 @@ def clean_db(database: str, request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def demo_loaded(database: str) -> Iterator[list[str]]:
     """The README's demo, loaded once for the read-only tests of a module (a load
-    takes 20-40 s); yields what ``load_demo`` reported creating."""
+    takes 20-40 s) with a localstripe as ``scripts/run.sh`` has one; yields what
+    ``load_demo`` reported creating."""
     from prm_saas.demo import load_demo
+    from tests.localstripe import run_localstripe
 
     invalidate_tenant_cache()
-    created = load_demo()
-    yield created
+    with run_localstripe():
+        created = load_demo()
+        yield created
     wipe_database()
     invalidate_tenant_cache()
 

@@ -220,7 +220,10 @@ def test_demo_plans_limits_and_billing_accounts(demo_loaded: list[str]) -> None:
         assert b.current_period_start is not None
         assert b.current_period_end is not None
         assert b.current_period_start <= now < b.current_period_end
-        assert b.card_last4
+        # a real Stripe customer, subscription and card (localstripe, as run.sh has it)
+        assert b.stripe_customer_id.startswith("cus_")
+        assert b.stripe_subscription_id.startswith("sub_")
+        assert (b.card_brand, b.card_last4) == ("Visa", "4242")
         assert b.suspension == ""
         assert [i for i in invoices if i.subject_tenant_id == tid]
         assert rows[slug].last_invoice_status == "paid"

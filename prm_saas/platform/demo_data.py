@@ -17,19 +17,26 @@ Idempotent: plans, subscriptions and billing accounts that exist are left alone.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta
 
+import stripe
 from dateutil.relativedelta import relativedelta
 from sqlmodel import select
 
 from prm_saas.accounts.auth import operator_principal
+from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.models import Operator
+from prm_saas.billing import engine
 from prm_saas.billing.models import BillingInvoice, TenantBilling
+from prm_saas.orders import stripe_gateway
 from prm_saas.platform.billing import save_plan, set_tenant_plan
 from prm_saas.platform.models import Plan, TenantSubscription
 from tenants.db import TenantSession, platform_session
 from tenants.models import Tenant
 from tenants.types import utcnow
+
+log = logging.getLogger(__name__)
 
 PLANS = (
     ("basic", "基础版", "Basic", "999", 1),
@@ -59,6 +66,7 @@ def load_demo_plans(operator_email: str) -> list[str]:
     """Create the demo plans and subscriptions that are missing; returns what was created."""
     created: list[str] = []
     now = utcnow()
+    new_accounts: list[int] = []
     with platform_session() as s:
         op = s.exec(select(Operator).where(Operator.email == operator_email)).one()
         actor = operator_principal(op)
@@ -114,8 +122,36 @@ def load_demo_plans(operator_email: str) -> list[str]:
                 continue
             if _demo_billing(s, tenant, now):
                 created.append(f"billing {slug}")
+                new_accounts.append(tenant.id)
+    _demo_stripe(new_accounts, actor, now)
     # Usage rows come with the dashboards' roll-up that load_demo runs next.
     return created
+
+
+def _demo_stripe(tenant_ids: list[int], actor: Principal, now: datetime) -> None:
+    """With localstripe (``scripts/run.sh`` starts it) the new demo accounts get their
+    Stripe customer, subscription and a test card (4242), so upgrading, the card page
+    and the cycle work on the demo as on a signed-up tenant. Without Stripe the beat's
+    cycle opens the Stripe side once it is configured; a demo never fails for it."""
+    if not stripe_gateway.is_local():
+        return
+    for tid in tenant_ids:
+        try:
+            if not engine.ensure_stripe_account(tid, now=now):
+                continue
+            token = stripe_gateway.client().v1.tokens.create(
+                params={
+                    "card": {
+                        "number": "4242424242424242",
+                        "exp_month": "12",
+                        "exp_year": "2030",
+                        "cvc": "123",
+                    }
+                }
+            )
+            engine.save_card(tenant_id=tid, card_token=str(token.id), actor=actor, now=now)
+        except (stripe_gateway.PaymentGatewayError, stripe.StripeError) as exc:
+            log.warning("demo tenant %s has no Stripe card: %s", tid, exc)
 
 
 def _demo_billing(s: TenantSession, tenant: Tenant, now: datetime) -> bool:

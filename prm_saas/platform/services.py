@@ -15,7 +15,7 @@ from prm_saas.accounts.staff import create_invitation
 from prm_saas.audit.services import record, record_platform
 from prm_saas.validation import Checker, normalize_email
 from tenants.db import TenantSession, bind_tenant, on_commit
-from tenants.errors import FieldErrors, NotFound
+from tenants.errors import FieldErrors
 from tenants.models import Locale, Tenant, TenantKind, TenantStatus
 from tenants.resolution import invalidate_tenant_cache
 from tenants.types import utcnow
@@ -255,38 +255,6 @@ def onboard_tenant(
         details={"admin": new.admin_email, "by_operator": actor.id},
     )
     return Onboarded(tenant=_row(tenant), admin_id=admin.id, admin_invited=not new.admin_password)
-
-
-def set_tenant_status(
-    *, session: TenantSession, actor: Principal, tenant_id: int, status: str, ip: str = ""
-) -> TenantRow:
-    """Move a tenant to trial / active / past_due / suspended."""
-    require_operator(actor)
-    c = Checker()
-    new_status = c.choice("status", status, [s.value for s in TenantStatus])
-    c.raise_if_any()
-    # bool is an int too: a client sending `true` must not reach tenant 1.
-    valid_id = isinstance(tenant_id, int) and not isinstance(tenant_id, bool)
-    tenant = session.get(Tenant, tenant_id) if valid_id else None
-    if tenant is None:
-        raise NotFound()
-    old = str(tenant.status)
-    if old != new_status:
-        tenant.status = TenantStatus(new_status)
-        tenant.updated_at = utcnow()
-        session.add(tenant)
-        record_platform(
-            session,
-            actor=actor,
-            action="tenant.status_changed",
-            target_type="tenant",
-            target_id=tenant.id,
-            ip=ip,
-            subject_tenant_id=tenant.id,
-            details={"from": old, "to": new_status},
-        )
-        on_commit(session, invalidate_tenant_cache)
-    return _row(tenant)
 
 
 def create_operator(*, session: TenantSession, email: str, name: str, password: str) -> int:

@@ -25,8 +25,8 @@ from prm_saas.accounts.staff import (
     view_invitation,
 )
 from prm_saas.audit.models import AuditEvent
+from prm_saas.billing.console import suspend_tenant
 from prm_saas.messaging.models import Message, MessageStatus
-from prm_saas.platform.services import set_tenant_status
 from tenants.db import platform_session, tenant_session
 from tenants.errors import DomainError, FieldErrors, NotFound, PermissionDenied, TenantReadOnly
 from tenants.models import TenantStatus
@@ -425,7 +425,7 @@ def test_resending_in_a_suspended_tenant_sends_nothing(smtp_sink: MailSink) -> N
             .values(password_hash=None)
         )
     with platform_session() as s:
-        set_tenant_status(session=s, actor=make_operator(), tenant_id=t.id, status="suspended")
+        suspend_tenant(session=s, actor=make_operator(), tenant_id=t.id, reason="欠费")
 
     with pytest.raises(TenantReadOnly), tenant_session(t.id) as s:
         resend_invitation(session=s, actor=admin, staff_id=invited.id)

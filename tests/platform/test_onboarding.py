@@ -15,16 +15,16 @@ from prm_saas.accounts.authz import Principal
 from prm_saas.accounts.models import AccountStatus, Operator, StaffMember, StaffRole
 from prm_saas.accounts.staff import accept_invitation, invite_staff
 from prm_saas.audit.models import AuditEvent, PlatformAuditEvent
+from prm_saas.billing.console import resume_tenant, suspend_tenant
 from prm_saas.messaging.models import Message, MessageStatus
 from prm_saas.platform.services import (
     Onboarded,
     create_operator,
     list_tenants,
     onboard_tenant,
-    set_tenant_status,
 )
 from tenants.db import platform_session, tenant_session
-from tenants.errors import FieldErrors, NotFound, PermissionDenied, TenantReadOnly
+from tenants.errors import FieldErrors, PermissionDenied, TenantReadOnly
 from tenants.models import Tenant
 from tenants.resolution import tenant_by_slug
 from tests.factories import PASSWORD, World, make_tenant
@@ -64,9 +64,14 @@ def platform_actions() -> list[str]:
         )
 
 
-def set_status(actor: Principal, tenant_id: int, status: str) -> Any:
+def suspend(actor: Principal, tenant_id: int) -> Any:
     with platform_session() as s:
-        return set_tenant_status(session=s, actor=actor, tenant_id=tenant_id, status=status)
+        return suspend_tenant(session=s, actor=actor, tenant_id=tenant_id, reason="欠费核查")
+
+
+def resume(actor: Principal, tenant_id: int) -> Any:
+    with platform_session() as s:
+        return resume_tenant(session=s, actor=actor, tenant_id=tenant_id, reason="已核实")
 
 
 # --- who may onboard --------------------------------------------------------------------
@@ -247,43 +252,13 @@ def test_slugs_are_lower_cased_and_trimmed(world: World, smtp_sink: MailSink) ->
     assert onboard(world.operator, slug="  Harbor-Two ").tenant.slug == "harbor-two"
 
 
-# --- status -----------------------------------------------------------------------------
-
-
-def test_operator_sets_a_tenant_status_and_it_is_audited(world: World) -> None:
-    row = set_status(world.operator, world.a.id, "past_due")
-
-    assert row.status == "past_due"
-    info = tenant_by_slug("clinic-a")
-    assert info is not None
-    assert info.status == "past_due"
-    with platform_session() as s:
-        ev = s.exec(select(PlatformAuditEvent)).one()
-    assert (ev.action, ev.subject_tenant_id) == ("tenant.status_changed", world.a.id)
-    assert json.loads(ev.details) == {"from": "active", "to": "past_due"}
-    # Setting the same status again changes nothing
-    set_status(world.operator, world.a.id, "past_due")
-    assert platform_actions() == ["tenant.status_changed"]
-
-
-def test_set_tenant_status_is_checked(world: World) -> None:
-    with pytest.raises(PermissionDenied):
-        set_status(world.admin_a, world.a.id, "active")
-    with pytest.raises(FieldErrors):
-        set_status(world.operator, world.a.id, "deleted")
-    with pytest.raises(NotFound):
-        set_status(world.operator, 987_654, "active")
-    with pytest.raises(NotFound):
-        set_status(world.operator, "1", "active")  # type: ignore[arg-type]
-    with pytest.raises(NotFound):
-        set_status(world.operator, True, "suspended")  # a JSON `true` is not tenant 1
-    assert tenant_by_slug("clinic-a").status == "active"  # type: ignore[union-attr]
+# --- suspension (console.suspend_tenant; its checks are in tests/billing_signup) ---
 
 
 def test_a_suspended_tenant_is_read_only_for_staff_but_sign_in_works(
     world: World, smtp_sink: MailSink
 ) -> None:
-    set_status(world.operator, world.a.id, "suspended")
+    suspend(world.operator, world.a.id)
 
     with pytest.raises(TenantReadOnly) as exc, tenant_session(world.a.id) as s:
         invite_staff(session=s, actor=world.admin_a, email="new@a.test", name="新人", role="staff")
@@ -297,7 +272,7 @@ def test_a_suspended_tenant_is_read_only_for_staff_but_sign_in_works(
         invite_staff(session=s, actor=world.admin_b, email="new@b.test", name="新人", role="staff")
 
     # When the tenant is active again, writes work again
-    set_status(world.operator, world.a.id, "active")
+    resume(world.operator, world.a.id)
     with tenant_session(world.a.id) as s:
         invite_staff(session=s, actor=world.admin_a, email="new@a.test", name="新人", role="staff")
     assert smtp_sink.last_to("new@a.test")
