@@ -236,7 +236,9 @@ def _invoice_row(r: BillingInvoice) -> InvoiceRow:
     assert r.id is not None
     return InvoiceRow(
         id=r.id,
-        number=r.number,
+        # Stripe numbers finalized invoices; without one (localstripe never does) the
+        # invoice id is what the clinic can quote to support.
+        number=r.number or r.stripe_invoice_id,
         status=r.status,
         billing_reason=r.billing_reason,
         total_fen=r.total_fen,
