@@ -221,8 +221,8 @@ def normalize_locale(value: str | None) -> str | None:
 def _merge_catalogs() -> None:
     """Page labels and each feature's messages live in their own modules."""
     from prm_saas.i18n_audiences import AUDIENCES
-    from prm_saas.i18n_billing import BILLING
     from prm_saas.i18n_automations import AUTOMATIONS
+    from prm_saas.i18n_billing import BILLING
     from prm_saas.i18n_billing_pages import BILLING_PAGES
     from prm_saas.i18n_booking import BOOKING
     from prm_saas.i18n_campaigns import CAMPAIGNS
