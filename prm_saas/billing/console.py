@@ -22,15 +22,13 @@ from sqlmodel import col, func, select
 from prm_saas.accounts.authz import Principal, require_operator
 from prm_saas.audit.services import record_platform
 from prm_saas.billing.models import BillingInvoice, Suspension, TenantBilling
+from prm_saas.platform.billing import locked_tenant, required_reason
 from prm_saas.platform.models import Plan, TenantSubscription, TenantUsageDay
-from prm_saas.validation import Checker
 from tenants.db import TenantSession, on_commit
-from tenants.errors import DomainError, NotFound
+from tenants.errors import DomainError
 from tenants.models import Tenant, TenantStatus
 from tenants.resolution import invalidate_tenant_cache
 from tenants.types import utcnow
-
-REASON_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -212,22 +210,8 @@ def tenant_rows(*, session: TenantSession, actor: Principal, query: str = "") ->
     return out
 
 
-def _reason(reason: object) -> str:
-    c = Checker()
-    clean = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
-    c.raise_if_any()
-    return clean
-
-
 def _locked(session: TenantSession, tenant_id: object) -> tuple[Tenant, TenantBilling | None]:
-    # bool is an int too: a client sending `true` must not reach tenant 1.
-    if not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
-        raise NotFound()
-    tenant = session.exec(
-        select(Tenant).where(Tenant.id == tenant_id).with_for_update()
-    ).one_or_none()
-    if tenant is None:
-        raise NotFound()
+    tenant = locked_tenant(session, tenant_id)
     billing = session.exec(
         select(TenantBilling).where(TenantBilling.subject_tenant_id == tenant_id).with_for_update()
     ).one_or_none()
@@ -250,7 +234,7 @@ def suspend_tenant(
     account (created before billing) gets one to hold the suspension.
     """
     require_operator(actor)
-    clean = _reason(reason)
+    clean = required_reason(reason)
     tenant, billing = _locked(session, tenant_id)
     assert tenant.id is not None
     if billing is not None and billing.suspension == Suspension.MANUAL:
@@ -295,7 +279,7 @@ def resume_tenant(
     billing facts (trial, active or past due; still suspended if its bills are
     unpaid past the grace period)."""
     require_operator(actor)
-    clean = _reason(reason)
+    clean = required_reason(reason)
     tenant, billing = _locked(session, tenant_id)
     assert tenant.id is not None
     if billing is None or billing.suspension != Suspension.MANUAL:

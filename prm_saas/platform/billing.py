@@ -342,7 +342,16 @@ def save_plan(
 # --- tenants' subscriptions ------------------------------------------------------------
 
 
-def _locked_tenant(session: TenantSession, tenant_id: object) -> Tenant:
+def required_reason(reason: object) -> str:
+    """The reason an operator gave for a change to a tenant (required, at most
+    ``REASON_MAX`` characters), or FieldErrors."""
+    c = Checker()
+    clean = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
+    c.raise_if_any()
+    return clean
+
+
+def locked_tenant(session: TenantSession, tenant_id: object) -> Tenant:
     """The tenant, its row locked for the rest of the transaction (PostgreSQL):
     two plan changes of one tenant run one after the other, so the second sees
     the row the first opened instead of opening a second one."""
@@ -429,10 +438,8 @@ def set_tenant_plan(
     """Put a tenant on a plan: the open subscription (if any) ends now and the new
     one starts at the same instant, at the plan's current price."""
     require_operator(actor)
-    c = Checker()
-    clean_reason = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
-    c.raise_if_any()
-    tenant = _locked_tenant(session, tenant_id)
+    clean_reason = required_reason(reason)
+    tenant = locked_tenant(session, tenant_id)
     plan = session.get(Plan, plan_id) if _valid_id(plan_id) else None
     if plan is None:
         raise NotFound()
@@ -476,10 +483,8 @@ def end_subscription(
 ) -> SubscriptionRow:
     """The tenant stops paying (a churn): its open subscription ends now."""
     require_operator(actor)
-    c = Checker()
-    clean_reason = c.text("reason", reason if isinstance(reason, str) else "", max_len=REASON_MAX)
-    c.raise_if_any()
-    tenant = _locked_tenant(session, tenant_id)
+    clean_reason = required_reason(reason)
+    tenant = locked_tenant(session, tenant_id)
     assert tenant.id is not None
     current = _open_subscription(session, tenant.id)
     if current is None:
