@@ -114,7 +114,8 @@ def _locked_minutes(session: TenantSession, key: str, now: datetime) -> int:
     return 0
 
 
-def _record_failure(session: TenantSession, key: str, now: datetime) -> None:
+def locked_throttle_row(session: TenantSession, key: str, now: datetime) -> LoginThrottle:
+    """The throttle row of ``key``, created if missing, locked for the transaction."""
     row = session.exec(
         select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
     ).first()
@@ -125,11 +126,16 @@ def _record_failure(session: TenantSession, key: str, now: datetime) -> None:
                 session.add(row)
                 session.flush()
         except IntegrityError:
-            # A concurrent failure for the same identifier created the row first
-            # (the key is unique): count this failure on top of it.
+            # A concurrent attempt with the same key created the row first (the key
+            # is unique): count this one on top of it.
             row = session.exec(
                 select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
             ).one()
+    return row
+
+
+def _record_failure(session: TenantSession, key: str, now: datetime) -> None:
+    row = locked_throttle_row(session, key, now)
     if now - row.last_failure_at > FAILURE_WINDOW and not (
         row.locked_until and row.locked_until > now - FAILURE_WINDOW
     ):

@@ -21,10 +21,9 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from prm_saas.accounts.auth import staff_principal
+from prm_saas.accounts.auth import locked_throttle_row, staff_principal
 from prm_saas.accounts.models import LoginThrottle
 from prm_saas.audit.services import record, record_platform
 from prm_saas.billing.provisioning import provision_defaults
@@ -72,19 +71,7 @@ def _throttled_minutes(session: TenantSession, key: str, now: datetime) -> int:
 def _count_sign_up(session: TenantSession, key: str, now: datetime) -> None:
     """One more sign-up from this address in its window (the row's
     ``last_failure_at`` is the window's start, ``failures`` the sign-ups in it)."""
-    row = session.exec(
-        select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-    ).first()
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, last_failure_at=now)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            row = session.exec(
-                select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-            ).one()
+    row = locked_throttle_row(session, key, now)
     if now - row.last_failure_at >= WINDOW:
         row.failures, row.last_failure_at = 0, now
     row.failures += 1
