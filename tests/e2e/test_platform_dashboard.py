@@ -13,6 +13,7 @@ process, right before the browser opens the page.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from playwright.sync_api import Page, expect
 from sqlmodel import col, select
 
 from prm_saas.demo import load_demo
+from prm_saas.display import yuan
+from prm_saas.mall.money import fen_to_yuan_text
+from prm_saas.platform.billing import end_subscription
 from prm_saas.platform.kpis import PlatformDashboard, platform_dashboard
 from prm_saas.platform.models import Plan, TenantSubscription
 from tenants.db import platform_session
@@ -65,6 +69,9 @@ def test_operator_sees_every_platform_chart(
     ]
     drawn = [c.key for c in dash.charts if not c.empty]
     assert {"tenants_by_status", "mrr", "usage"} <= set(drawn)
+    # the demo's Pro + Enterprise, plus what earlier browser tests signed up (billing)
+    mrr_fen = int(next(c for c in dash.charts if c.key == "mrr").totals["current"] or 0)
+    assert mrr_fen >= 299900 + 999900
 
     # given the operator in the console: the demo clinic's plan and MRR are listed
     _sign_in(page, server, world)
@@ -79,7 +86,7 @@ def test_operator_sees_every_platform_chart(
     # then every chart is drawn (or says it is empty), titled in Chinese
     expect_chart_cards(page, dash.charts)
     expect(page.locator("#chart-mrr .dash-title")).to_have_text("月经常性收入（MRR）")
-    expect(page.locator("#chart-mrr .dash-current")).to_have_text("¥12,998.00")
+    expect(page.locator("#chart-mrr .dash-current")).to_have_text(yuan(mrr_fen))
     expect(page.locator("#dash-freshness")).to_contain_text("按日汇总至")
     expect(page.locator("#dash-start")).to_have_value(dash.period.start.isoformat())
     shot = keep_artifact(page, "dashboards/platform")
@@ -94,7 +101,7 @@ def test_operator_sees_every_platform_chart(
     text = Path(info.value.path()).read_bytes().decode("utf-8").lstrip("\ufeff")
     lines = text.splitlines()
     assert lines[0].startswith("分类/日期,MRR")
-    assert lines[-1].split(",")[1] == "12998.00"
+    assert lines[-1].split(",")[1] == fen_to_yuan_text(mrr_fen)
 
     # a start after the end, from the controls: refused in Chinese, no chart
     page.fill("#dash-start", dash.period.end.isoformat())
@@ -107,8 +114,21 @@ def test_operator_sees_every_platform_chart(
     page.click("#lang-switch")
 
 
+@pytest.fixture
+def clinic_a_back_without_a_plan(world: World) -> Iterator[None]:
+    """The browser tests share one world: clinic A leaves this test without a plan,
+    so the demo Basic plan's limits (one location) do not follow it into later tests."""
+    yield
+    with platform_session() as s:
+        end_subscription(session=s, actor=world.operator, tenant_id=world.a.id, reason="e2e")
+
+
 def test_operator_sets_a_plan_and_edits_the_catalog(
-    page: Page, server: str, world: World, demo: dict[str, int]
+    page: Page,
+    server: str,
+    world: World,
+    demo: dict[str, int],
+    clinic_a_back_without_a_plan: None,
 ) -> None:
     _sign_in(page, server, world)
     row = page.locator("[id='tenant-clinic-a']")
