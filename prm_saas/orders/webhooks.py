@@ -82,6 +82,18 @@ def _subject(obj: dict[str, Any]) -> tuple[int | None, str | None]:
         return None, intent_id
 
 
+def _applied(event_id: str) -> bool:
+    with platform_session() as s:
+        return (
+            s.exec(
+                select(StripeEvent.id).where(
+                    StripeEvent.event_id == event_id, col(StripeEvent.processed_at).is_not(None)
+                )
+            ).first()
+            is not None
+        )
+
+
 def _store(event_id: str, etype: str, created: int, tenant_id: int | None, body: str) -> None:
     with platform_session() as s:
         if s.exec(select(StripeEvent.id).where(StripeEvent.event_id == event_id)).first():
@@ -118,6 +130,10 @@ def handle_stripe_webhook(*, payload: bytes, signature: str, now: datetime) -> W
         created = int(event.get("created") or 0)
     except (TypeError, ValueError):
         created = 0
+    if _applied(event_id):
+        # A replay of an event already applied: answered before any call to Stripe
+        # (the claim below still decides for deliveries that race each other).
+        return WebhookResult(event_id, "duplicate")
     handled = etype.startswith(HANDLED_PREFIXES)
     tenant_id, intent_id = _subject(obj) if handled else (None, None)
     # Platform billing (invoice.*, customer.subscription.*): re-read from Stripe now,
