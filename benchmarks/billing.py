@@ -619,8 +619,8 @@ def report(
         "",
         f"A new event costs 2 Stripe reads (the invoice, then its customer's metadata) and "
         f"{len(wh.statements_new)} SQL statements in "
-        f"{sum('set_config' in st for st in wh.statements_new)} transactions; a replay the "
-        f"same 2 Stripe reads and {len(wh.statements_replay)} statements in "
+        f"{sum('set_config' in st for st in wh.statements_new)} transactions; a replay "
+        f"no Stripe read and {len(wh.statements_replay)} statements in "
         f"{sum('set_config' in st for st in wh.statements_replay)} transactions (counted "
         "like the console's; the baseline: 1 Stripe read, 1 statement).",
         "",
