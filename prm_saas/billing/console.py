@@ -144,10 +144,16 @@ def _usage(
     return patients, messages
 
 
+def _in_trial(b: TenantBilling | None, now: datetime) -> bool:
+    return b is not None and b.trial_ends_at is not None and b.trial_ends_at > now
+
+
 def tenant_rows(*, session: TenantSession, actor: Principal, query: str = "") -> list[ConsoleRow]:
     """Every tenant (newest first, optionally filtered by name or slug) with its
-    plan, status, MRR, usage and last invoice."""
+    plan, status, MRR, usage and last invoice. A tenant in its trial pays nothing
+    yet: its MRR is 0 until the trial ends (as on the platform dashboard)."""
     require_operator(actor)
+    now = utcnow()
     tenants = _tenants(session, query)
     ids = [int(t.id or 0) for t in tenants]
     if not ids:
@@ -190,7 +196,7 @@ def tenant_rows(*, session: TenantSession, actor: Principal, query: str = "") ->
                 plan_code=plan.code if plan else "",
                 plan_name_zh=plan.name_zh if plan else "",
                 plan_name_en=plan.name_en if plan else "",
-                mrr_fen=sub.monthly_fen if sub else 0,
+                mrr_fen=sub.monthly_fen if sub and not _in_trial(b, now) else 0,
                 trial_ends_at=b.trial_ends_at if b else None,
                 past_due_since=b.past_due_since if b else None,
                 period_start=b.current_period_start if b else None,

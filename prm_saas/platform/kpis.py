@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
 from prm_saas.accounts.authz import Principal, require_operator
+from prm_saas.billing.models import TenantBilling
 from prm_saas.dashboards.charts import Chart, Kind, Series, Unit, Value, rate
 from prm_saas.dashboards.periods import Period, month_start, next_month, parse_period
 from prm_saas.dashboards.tenant import Freshness
@@ -128,12 +129,18 @@ def _open_at(sub: Any, at: Any) -> Any:
 
 
 def _mrr(session: TenantSession, period: Period, now: datetime) -> tuple[list[str], list[Value]]:
+    """The monthly price of every subscription open at each month's end, except
+    those of tenants still in their trial then (a trial pays nothing yet)."""
     w = _windows(_month_windows(period, now))
     s: Any = aliased(TenantSubscription)
+    in_trial = sa.exists().where(
+        col(TenantBilling.subject_tenant_id) == s.subject_tenant_id,
+        col(TenantBilling.trial_ends_at) >= w.c.hi,
+    )
     q = (
         select(w.c.k, func.coalesce(func.sum(s.monthly_fen), 0))
         .select_from(w)
-        .outerjoin(s, _open_at(s, w.c.hi))
+        .outerjoin(s, sa.and_(_open_at(s, w.c.hi), ~in_trial))
         .group_by(w.c.k)
         .order_by(w.c.k)
     )

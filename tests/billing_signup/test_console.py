@@ -117,8 +117,8 @@ def test_rows_show_plan_status_mrr_usage_and_last_invoice(world: World, pro: int
     assert billing is not None
     assert a.plan_code == "pro"  # type: ignore[attr-defined]
     assert (a.plan_name_zh, a.plan_name_en) == ("pro版", "Pro")  # type: ignore[attr-defined]
-    assert a.mrr_fen == 299900  # type: ignore[attr-defined]
     assert a.status == "trial"  # type: ignore[attr-defined]
+    assert a.mrr_fen == 0  # a trial pays nothing yet  # type: ignore[attr-defined]
     assert a.trial_ends_at == billing.trial_ends_at  # type: ignore[attr-defined]
     assert a.past_due_since is None  # type: ignore[attr-defined]
     assert (a.patients, a.messages_in_period) == (9, 25)  # type: ignore[attr-defined]

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
 from prm_saas.dashboards.charts import Chart, Kind, Unit
 from prm_saas.i18n import translate
@@ -35,6 +36,7 @@ from prm_saas.platform.usage import UsageRow, store_usage
 from tenants.db import get_engine, platform_session
 from tenants.errors import DomainError, NotFound, PermissionDenied
 from tenants.models import TenantStatus
+from tenants.types import utcnow
 from tests.factories import World, make_tenant
 from tests.platform_kpis.helpers import at, counts, plan, set_created, subscribe
 
@@ -156,6 +158,37 @@ def test_mrr_across_an_upgrade_and_a_churn(world: World, fleet: dict[str, int]) 
     assert c.x == ["2026-09", "2026-10", "2026-11"]
     assert values(c) == [[99900, 1499600, 1399700], [299900, 0, 99900]]
     assert c.totals == {"current": 1399700, "mrr_lost": 399800}
+
+
+def test_a_tenant_in_its_trial_adds_to_mrr_once_the_trial_is_over(
+    world: World, fleet: dict[str, int]
+) -> None:
+    from prm_saas.billing.console import tenant_rows
+    from prm_saas.billing.models import TenantBilling
+
+    # given clinic C (Enterprise since 10-10) in a trial until 11-05
+    with platform_session() as s:
+        s.add(
+            TenantBilling(
+                subject_tenant_id=fleet["c"],
+                trial_ends_at=at(2026, 11, 5),
+                current_period_start=at(2026, 10, 10),
+                current_period_end=at(2026, 11, 5),
+            )
+        )
+    c = chart(dashboard(world, **RANGE), "mrr")
+    # then October's end (still in the trial) leaves its 9,999 out, November's counts it
+    assert values(c)[0] == [99900, 1499600 - 999900, 1399700]
+    # and the console, today (long after 11-05), counts it too; a trial running now does not
+    with platform_session() as s:
+        rows = {r.id: r for r in tenant_rows(session=s, actor=world.operator)}
+        assert rows[fleet["c"]].mrr_fen == 999900
+        b = s.exec(select(TenantBilling).where(TenantBilling.subject_tenant_id == fleet["c"])).one()
+        b.trial_ends_at = utcnow() + timedelta(days=3)
+        s.add(b)
+    with platform_session() as s:
+        rows = {r.id: r for r in tenant_rows(session=s, actor=world.operator)}
+    assert rows[fleet["c"]].mrr_fen == 0
 
 
 def test_mrr_of_a_range_ending_mid_month_is_taken_at_its_end(
