@@ -353,46 +353,24 @@ class BillingPageState(FormMixin, AppState):
 # --- view ------------------------------------------------------------------------------
 
 
+# Each billing status's callout: icon and colour (the text comes from the service).
+STATUS_LOOK = (
+    ("trial", "clock", "blue"),
+    ("active", "circle-check", "green"),
+    ("past_due", "triangle-alert", "amber"),
+    ("suspended", "lock", "red"),
+)
+
+
 def _status_line() -> rx.Component:
     o = BillingPageState.overview
+    text = rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"])
     return rx.match(
         o["status"],
-        (
-            "trial",
-            rx.callout(
-                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
-                icon="clock",
-                color_scheme="blue",
-                id="billing-status",
-            ),
-        ),
-        (
-            "active",
-            rx.callout(
-                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
-                icon="circle-check",
-                color_scheme="green",
-                id="billing-status",
-            ),
-        ),
-        (
-            "past_due",
-            rx.callout(
-                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
-                icon="triangle-alert",
-                color_scheme="amber",
-                id="billing-status",
-            ),
-        ),
-        (
-            "suspended",
-            rx.callout(
-                rx.cond(AppState.lang == "en", o["status_en"], o["status_zh"]),
-                icon="lock",
-                color_scheme="red",
-                id="billing-status",
-            ),
-        ),
+        *[
+            (status, rx.callout(text, icon=icon, color_scheme=color, id="billing-status"))
+            for status, icon, color in STATUS_LOOK
+        ],
         rx.fragment(),
     )
 
