@@ -26,6 +26,7 @@ from prm_saas.audit.services import record
 from prm_saas.billing import engine, gateway
 from prm_saas.billing.models import BillingInvoice, TenantBilling
 from prm_saas.i18n import translate
+from prm_saas.platform.billing import valid_id
 from prm_saas.platform.models import Plan
 from prm_saas.settings import get_settings
 from tenants.db import TenantSession, platform_session
@@ -34,11 +35,6 @@ from tenants.models import Tenant
 from tenants.types import utcnow
 
 CARD_LINK_TTL = timedelta(minutes=30)
-
-
-def _valid_id(value: object) -> bool:
-    # bool is an int too: a client sending `true` must not reach row 1.
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _admin(session: TenantSession, actor: Principal) -> int:
@@ -267,7 +263,7 @@ def list_invoices(*, session: TenantSession, actor: Principal) -> list[InvoiceRo
 def invoice(*, session: TenantSession, actor: Principal, invoice_id: int) -> InvoiceRow:
     """One of the tenant's invoices (another tenant's id: ``NotFound``, as a missing one)."""
     tid = _admin(session, actor)
-    if not _valid_id(invoice_id):
+    if not valid_id(invoice_id):
         raise NotFound()
     with platform_session() as ps:
         row = ps.exec(
@@ -316,7 +312,7 @@ def _over_text(session: TenantSession, tid: int, plan: Plan, locale: str) -> tup
 
 
 def _target_plan(ps: TenantSession, plan_id: object) -> Plan:
-    if not _valid_id(plan_id):
+    if not valid_id(plan_id):
         raise FieldErrors.single("plan_id", "billing.plan_invalid")
     plan = ps.get(Plan, plan_id)
     if plan is None:
@@ -466,7 +462,7 @@ def card_page_url(*, session: TenantSession, actor: Principal, now: datetime | N
 def card_actor(session: TenantSession, staff_id: int) -> Principal:
     """The admin a card token names, still allowed to manage billing in the session's
     tenant (NotFound otherwise: a removed or demoted admin's link stops working)."""
-    member = session.get(StaffMember, staff_id) if _valid_id(staff_id) else None
+    member = session.get(StaffMember, staff_id) if valid_id(staff_id) else None
     if member is None or member.status != AccountStatus.ACTIVE:
         raise NotFound()
     actor = staff_principal(member)

@@ -27,6 +27,7 @@ from prm_saas.accounts.auth import locked_throttle_row, staff_principal
 from prm_saas.accounts.models import LoginThrottle
 from prm_saas.audit.services import record, record_platform
 from prm_saas.billing.provisioning import provision_defaults
+from prm_saas.platform.billing import valid_id
 from prm_saas.platform.models import Plan
 from prm_saas.platform.services import check_new_tenant, insert_first_admin, insert_tenant
 from prm_saas.validation import Checker, strip_controls
@@ -79,9 +80,7 @@ def _count_sign_up(session: TenantSession, key: str, now: datetime) -> None:
 
 
 def _plan(session: TenantSession, c: Checker, plan_id: object) -> Plan | None:
-    # bool is an int too: a client sending `true` must not reach plan 1.
-    valid = isinstance(plan_id, int) and not isinstance(plan_id, bool)
-    plan = session.get(Plan, plan_id) if valid else None
+    plan = session.get(Plan, plan_id) if valid_id(plan_id) else None
     if plan is None or not plan.active:
         c.fail("plan_id", "signup.plan_unavailable")
         return None

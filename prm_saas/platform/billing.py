@@ -121,9 +121,10 @@ class CurrentPlan:
     started_at: datetime
 
 
-def _valid_id(value: object) -> bool:
-    # bool is an int too: a client sending `true` must not reach row 1.
-    return isinstance(value, int) and not isinstance(value, bool)
+def valid_id(value: object) -> bool:
+    """Whether a client-sent id can name a row: a positive int (bool is an int
+    too: a client sending `true` must not reach row 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 # --- the catalog ---------------------------------------------------------------------
@@ -253,7 +254,7 @@ def save_plan(
     require_operator(actor)
     plan: Plan | None = None
     if plan_id is not None:
-        plan = session.get(Plan, plan_id) if _valid_id(plan_id) else None
+        plan = session.get(Plan, plan_id) if valid_id(plan_id) else None
         if plan is None:
             raise NotFound()
     c = Checker()
@@ -355,7 +356,7 @@ def locked_tenant(session: TenantSession, tenant_id: object) -> Tenant:
     """The tenant, its row locked for the rest of the transaction (PostgreSQL):
     two plan changes of one tenant run one after the other, so the second sees
     the row the first opened instead of opening a second one."""
-    if not _valid_id(tenant_id):
+    if not valid_id(tenant_id):
         raise NotFound()
     tenant = session.exec(
         select(Tenant).where(Tenant.id == tenant_id).with_for_update()
@@ -440,7 +441,7 @@ def set_tenant_plan(
     require_operator(actor)
     clean_reason = required_reason(reason)
     tenant = locked_tenant(session, tenant_id)
-    plan = session.get(Plan, plan_id) if _valid_id(plan_id) else None
+    plan = session.get(Plan, plan_id) if valid_id(plan_id) else None
     if plan is None:
         raise NotFound()
     if not plan.active:
@@ -538,7 +539,7 @@ def subscription_history(
 ) -> list[SubscriptionRow]:
     """A tenant's subscriptions, newest first."""
     require_operator(actor)
-    tenant = session.get(Tenant, tenant_id) if _valid_id(tenant_id) else None
+    tenant = session.get(Tenant, tenant_id) if valid_id(tenant_id) else None
     if tenant is None:
         raise NotFound()
     rows = session.exec(
